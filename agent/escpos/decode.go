@@ -1,0 +1,484 @@
+package escpos
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/encoding/traditionalchinese"
+	"golang.org/x/text/transform"
+)
+
+// encKind is the family of a text encoding.
+type encKind uint8
+
+const (
+	encSingle   encKind = iota // a code page for 0x80–0xFF
+	encKatakana                // ESC t 1: JIS X 0201 half-width katakana
+	encUTF8
+	encGB18030
+	encBig5
+)
+
+// textEnc is one text encoding.
+type textEnc struct {
+	name string
+	kind encKind
+	cm   *charmap.Charmap
+}
+
+var (
+	encCP437   = textEnc{"cp437", encSingle, charmap.CodePage437}
+	encUTF8Def = textEnc{"utf-8", encUTF8, nil}
+	encGB      = textEnc{"gb18030", encGB18030, nil}
+	encB5      = textEnc{"big5", encBig5, nil}
+)
+
+// codePages maps ESC t n (Epson numbering, escpos.md §5) to a table.
+// Pages without a table here decode as CP437 with a warning.
+var codePages = map[int]textEnc{
+	0:  encCP437,
+	1:  {"katakana", encKatakana, nil},
+	2:  {"cp850", encSingle, charmap.CodePage850},
+	3:  {"cp860", encSingle, charmap.CodePage860},
+	4:  {"cp863", encSingle, charmap.CodePage863},
+	5:  {"cp865", encSingle, charmap.CodePage865},
+	15: {"iso-8859-7", encSingle, charmap.ISO8859_7},
+	16: {"cp1252", encSingle, charmap.Windows1252},
+	17: {"cp866", encSingle, charmap.CodePage866},
+	18: {"cp852", encSingle, charmap.CodePage852},
+	19: {"cp858", encSingle, charmap.CodePage858},
+	34: {"cp855", encSingle, charmap.CodePage855},
+	36: {"cp862", encSingle, charmap.CodePage862},
+	39: {"iso-8859-2", encSingle, charmap.ISO8859_2},
+	40: {"iso-8859-15", encSingle, charmap.ISO8859_15},
+	45: {"cp1250", encSingle, charmap.Windows1250},
+	46: {"cp1251", encSingle, charmap.Windows1251},
+	47: {"cp1253", encSingle, charmap.Windows1253},
+	48: {"cp1254", encSingle, charmap.Windows1254},
+	49: {"cp1255", encSingle, charmap.Windows1255},
+	50: {"cp1256", encSingle, charmap.Windows1256},
+	51: {"cp1257", encSingle, charmap.Windows1257},
+	52: {"cp1258", encSingle, charmap.Windows1258},
+}
+
+// LookupEncoding resolves an encoding name as a printer profile or
+// Options.Encoding gives it ("gb18030", "gbk", "big5", "utf-8", "cp437",
+// "cp858", "cp1252", "iso-8859-15" …) to its canonical name. ok is false
+// for names Scan does not know.
+func LookupEncoding(name string) (canonical string, ok bool) {
+	e, ok := lookupEncoding(name)
+	return e.name, ok
+}
+
+func lookupEncoding(name string) (textEnc, bool) {
+	n := strings.ToLower(strings.TrimSpace(name))
+	n = strings.NewReplacer("_", "-", " ", "").Replace(n)
+	switch n {
+	case "gb18030", "gbk", "gb2312", "cp936", "euc-cn", "gbk-fs":
+		return encGB, true
+	case "big5", "big-5", "cp950":
+		return encB5, true
+	case "utf-8", "utf8", "utf8-fsc":
+		return encUTF8Def, true
+	case "ascii", "us-ascii":
+		return encCP437, true
+	case "latin1", "latin-1", "iso-8859-1":
+		return textEnc{"iso-8859-1", encSingle, charmap.ISO8859_1}, true
+	}
+	n = strings.TrimPrefix(n, "ibm")
+	n = strings.TrimPrefix(n, "pc")
+	n = strings.TrimPrefix(n, "windows-")
+	n = strings.TrimPrefix(n, "cp-")
+	n = strings.TrimPrefix(n, "cp")
+	for _, e := range codePages {
+		if e.name == n || e.name == "cp"+n {
+			return e, true
+		}
+	}
+	return textEnc{}, false
+}
+
+// decoder turns the text runs of a job into strings.
+type decoder struct {
+	data     []byte
+	force    *textEnc // Options.Encoding, multi-byte: decodes every class but FS ( C UTF-8
+	defPage  textEnc  // clsAuto when no Chinese/UTF-8 reading applies
+	auto     textEnc  // clsAuto
+	chinese  textEnc  // clsChinese
+	gb, big5 transform.Transformer
+	buf      []byte
+	mangled  string // non-empty: the capture was mangled by a text layer
+	badPage  map[int]bool
+	warnf    func(off int, format string, args ...any)
+}
+
+func (d *decoder) encFor(sg seg) textEnc {
+	switch sg.cls {
+	case clsUTF8:
+		return encUTF8Def
+	case clsChinese:
+		if d.force != nil {
+			return *d.force
+		}
+		return d.chinese
+	case clsCodePage:
+		if d.force != nil {
+			return *d.force
+		}
+		if e, ok := codePages[int(sg.page)]; ok {
+			return e
+		}
+		if !d.badPage[int(sg.page)] {
+			d.badPage[int(sg.page)] = true
+			d.warnf(sg.off, "ESC t %d: code page not supported here; decoded as cp437", sg.page)
+		}
+		return encCP437
+	}
+	if d.force != nil {
+		return *d.force
+	}
+	return d.auto
+}
+
+// lineText decodes one line: columns joined by "\t", trailing spaces of
+// the line and of each column removed.
+func (d *decoder) lineText(segs []seg) string {
+	b := d.buf[:0]
+	for _, sg := range segs {
+		if sg.tab {
+			b = bytes.TrimRight(b, " ")
+			if len(b) > 0 && b[len(b)-1] != '\t' {
+				b = append(b, '\t')
+			}
+			continue
+		}
+		b = d.appendRun(b, d.data[sg.off:sg.off+sg.n], d.encFor(sg))
+	}
+	b = bytes.TrimRight(b, " \t")
+	d.buf = b
+	return string(b)
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// appendRun appends the UTF-8 reading of src in encoding e.
+func (d *decoder) appendRun(dst, src []byte, e textEnc) []byte {
+	if isASCII(src) {
+		return append(dst, src...)
+	}
+	switch e.kind {
+	case encUTF8:
+		for len(src) > 0 {
+			r, n := utf8.DecodeRune(src)
+			dst = utf8.AppendRune(dst, r)
+			src = src[n:]
+		}
+		return dst
+	case encGB18030:
+		return appendTransform(dst, d.gb, src)
+	case encBig5:
+		return appendTransform(dst, d.big5, src)
+	case encKatakana:
+		for _, c := range src {
+			switch {
+			case c < 0x80:
+				dst = append(dst, c)
+			case c >= 0xA1 && c <= 0xDF:
+				dst = utf8.AppendRune(dst, 0xFF61+rune(c-0xA1))
+			default:
+				dst = utf8.AppendRune(dst, utf8.RuneError)
+			}
+		}
+		return dst
+	}
+	cm := e.cm
+	if cm == nil {
+		cm = charmap.CodePage437
+	}
+	for _, c := range src {
+		if c < 0x80 {
+			dst = append(dst, c)
+		} else {
+			dst = utf8.AppendRune(dst, cm.DecodeByte(c))
+		}
+	}
+	return dst
+}
+
+// appendTransform runs a decoder over src (one whole run) into dst.
+func appendTransform(dst []byte, t transform.Transformer, src []byte) []byte {
+	t.Reset()
+	for {
+		if need := len(src)*3 + 8; cap(dst)-len(dst) < need {
+			nd := make([]byte, len(dst), 2*cap(dst)+need)
+			copy(nd, dst)
+			dst = nd
+		}
+		nDst, nSrc, err := t.Transform(dst[len(dst):cap(dst)], src, true)
+		dst = dst[:len(dst)+nDst]
+		src = src[nSrc:]
+		if err == transform.ErrShortDst && (nSrc > 0 || nDst > 0) {
+			continue
+		}
+		if err != nil || len(src) == 0 {
+			if err != nil && len(src) > 0 {
+				// Not expected from the x/text decoders; keep the bytes visible.
+				for range src {
+					dst = utf8.AppendRune(dst, utf8.RuneError)
+				}
+			}
+			return dst
+		}
+	}
+}
+
+// reading counts how a set of runs decodes in one encoding.
+type reading struct {
+	mb     int // characters from multi-byte sequences
+	common int // … that are common Chinese characters
+	errs   int // undecodable sequences
+	rare   int // … that are other Han characters
+	pua    int // private use or unassigned
+	other  int // letters, full-width forms and punctuation
+}
+
+// score is the plausibility of a reading in [-2, 1]: the share of common
+// characters, with half credit for other letters and punctuation and
+// penalties for errors, private-use characters and rare ideographs.
+func (r reading) score() float64 {
+	if r.mb == 0 {
+		return 0
+	}
+	return (float64(r.common) + 0.5*float64(r.other) - 2*float64(r.errs) - float64(r.pua) - 0.25*float64(r.rare)) / float64(r.mb)
+}
+
+func (d *decoder) read(runs [][]byte, t transform.Transformer) reading {
+	var r reading
+	var buf []byte
+	for _, run := range runs {
+		buf = appendTransform(buf[:0], t, run)
+		for _, c := range string(buf) {
+			if c < 0x80 {
+				continue
+			}
+			r.mb++
+			switch {
+			case c == utf8.RuneError:
+				r.errs++
+			case isCommonHan(c):
+				r.common++
+			case unicode.Is(unicode.Han, c):
+				r.rare++
+			case c >= 0xE000 && c <= 0xF8FF, !unicode.IsPrint(c):
+				r.pua++
+			default:
+				r.other++
+			}
+		}
+	}
+	return r
+}
+
+const plausible = 0.25
+
+// chooseEncoding decides how each class of text run decodes, reports the
+// job's encoding and its guesses, and checks for mangled captures.
+func (s *scanner) chooseEncoding(job *Job) *decoder {
+	d := &decoder{
+		data: s.data, defPage: encCP437, badPage: map[int]bool{}, warnf: s.warnf,
+		gb:   simplifiedchinese.GB18030.NewDecoder(),
+		big5: traditionalchinese.Big5.NewDecoder(),
+	}
+	if s.opt.Encoding != "" {
+		e, ok := lookupEncoding(s.opt.Encoding)
+		switch {
+		case !ok:
+			s.warnf(0, "unknown encoding %q; detecting", s.opt.Encoding)
+		case e.kind == encSingle || e.kind == encKatakana:
+			d.defPage = e
+		default:
+			d.force = &e
+		}
+	}
+	d.auto, d.chinese = d.defPage, encGB
+
+	// Gather the runs with high bytes, by class; sample at most 64 KiB
+	// for the Chinese readings.
+	var cand [][]byte
+	candBytes, chineseRuns, firstCand := 0, 0, -1
+	high := map[string]int{}
+	var utf8Runs, mbRunes int
+	allUTF8 := true
+	for _, l := range s.lines {
+		for _, sg := range s.segs[l.segA:l.segB] {
+			if sg.tab {
+				continue
+			}
+			run := s.data[sg.off : sg.off+sg.n]
+			if isASCII(run) {
+				continue
+			}
+			if d.mangled == "" {
+				d.mangled = mangledRun(run)
+			}
+			switch sg.cls {
+			case clsUTF8:
+				utf8Runs += sg.n
+				continue
+			case clsCodePage:
+				if d.force == nil {
+					high[d.encFor(sg).name] += sg.n
+					continue
+				}
+			}
+			if firstCand < 0 {
+				firstCand = sg.off
+			}
+			if sg.cls == clsChinese {
+				chineseRuns++
+			}
+			if utf8.Valid(run) {
+				mbRunes += utf8.RuneCount(run) - asciiCount(run)
+			} else {
+				allUTF8 = false
+			}
+			if candBytes < 64<<10 {
+				cand = append(cand, run)
+				candBytes += len(run)
+			}
+		}
+	}
+
+	switch {
+	case d.force != nil:
+		job.Encoding = d.force.name
+	case len(cand) > 0 && allUTF8 && (mbRunes >= 3 || (mbRunes >= 1 && chineseRuns == 0)):
+		d.auto, d.chinese = encUTF8Def, encUTF8Def
+		s.warnf(firstCand, "text is valid multi-byte UTF-8 without FS ( C: decoded as utf-8")
+	case len(cand) > 0:
+		gb, b5 := d.read(cand, d.gb), d.read(cand, d.big5)
+		cjk := encGB
+		if b5.score() >= plausible && b5.score() > gb.score()+0.15 {
+			cjk = encB5
+		}
+		best := gb
+		if cjk.kind == encBig5 {
+			best = b5
+		}
+		d.chinese = cjk
+		if best.score() >= plausible {
+			d.auto = cjk
+			if cjk.kind == encBig5 {
+				s.warnf(firstCand, "Chinese text decoded as big5 (more plausible than gb18030)")
+			} else if !s.chinese {
+				s.warnf(firstCand, "no FS & in the job: Chinese text guessed, decoded as gb18030")
+			}
+		} else if chineseRuns > 0 {
+			s.warnf(firstCand, "text in Chinese mode does not read as common Chinese; decoded as %s", cjk.name)
+		}
+	}
+	if d.force == nil {
+		for _, l := range s.lines {
+			for _, sg := range s.segs[l.segA:l.segB] {
+				if !sg.tab && sg.cls != clsCodePage && sg.cls != clsUTF8 && !isASCII(s.data[sg.off:sg.off+sg.n]) {
+					high[d.encFor(sg).name] += sg.n
+				}
+			}
+		}
+		if utf8Runs > 0 {
+			high["utf-8"] += utf8Runs
+		}
+		job.Encoding = pickEncoding(high)
+		if job.Encoding == "" {
+			switch {
+			case s.sawUTF8:
+				job.Encoding = "utf-8"
+			case s.chinese:
+				job.Encoding = d.chinese.name
+			case s.firstPage >= 0:
+				job.Encoding = codePageName(s.firstPage)
+			default:
+				job.Encoding = d.defPage.name
+			}
+		}
+		if len(high) > 1 {
+			names := make([]string, 0, len(high))
+			for n := range high {
+				names = append(names, n)
+			}
+			slices.Sort(names)
+			s.warnf(0, "mixed encodings: %s", strings.Join(names, ", "))
+		}
+	}
+	return d
+}
+
+func asciiCount(b []byte) int {
+	n := 0
+	for _, c := range b {
+		if c < 0x80 {
+			n++
+		}
+	}
+	return n
+}
+
+func codePageName(n int) string {
+	if e, ok := codePages[n]; ok {
+		return e.name
+	}
+	return fmt.Sprintf("escpos-page-%d", n)
+}
+
+// pickEncoding returns the name with the most bytes (ties: the smallest name).
+func pickEncoding(m map[string]int) string {
+	best, bn := "", -1
+	for name, n := range m {
+		if n > bn || (n == bn && name < best) {
+			best, bn = name, n
+		}
+	}
+	return best
+}
+
+// mangledRun recognises text that a text layer has mangled before it
+// reached us (escpos.md §13.9): UTF-8 replacement characters, or UTF-8
+// read as Latin-1 and encoded again ("Ã©" for "é").
+func mangledRun(run []byte) string {
+	if bytes.Contains(run, []byte{0xEF, 0xBF, 0xBD}) {
+		return "mangled text capture (UTF-8 replacement characters)"
+	}
+	doubled, streak, streaks := 0, 0, 0
+	for i := 0; i+1 < len(run); i++ {
+		c := run[i]
+		if (c == 0xC2 || c == 0xC3) && run[i+1] >= 0x80 && run[i+1] <= 0xBF {
+			if c == 0xC3 && (run[i+1] == 0x82 || run[i+1] == 0x83) && i+3 < len(run) && run[i+2] == 0xC2 && run[i+3] >= 0x80 && run[i+3] <= 0xBF {
+				doubled++
+			}
+			streak++
+			if streak == 4 {
+				streaks++
+			}
+			i++
+			continue
+		}
+		streak = 0
+	}
+	if doubled >= 2 || streaks >= 2 {
+		return "mangled text capture (Latin-1 doubled UTF-8)"
+	}
+	return ""
+}

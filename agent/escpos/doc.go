@@ -1,0 +1,31 @@
+// Package escpos reads ESC/POS print jobs without changing a byte.
+//
+// Split is a streaming tokenizer in the manner of bufio.SplitFunc: each
+// token is a view (offset, length) into the caller's bytes, classified by
+// Kind and Op, and it knows every command length of the ESC/POS command
+// table (ESC, GS, FS and DLE, with the variable-length image, barcode,
+// 2-D symbol, user-character and NV-memory commands). Malformed input is
+// tolerated: unknown commands are skipped as two bytes, a command cut short
+// by the end of the data is one token marked Trunc, and declared lengths
+// over MaxCommandLen are taken as corrupt.
+//
+// Scan reads a whole job: it tracks the print state (alignment, size,
+// emphasis, code page, Chinese mode, UTF-8 mode, page mode), builds the
+// printed lines (text, images, barcodes, QR codes) with their decoded text,
+// splits the job into receipts at its cuts and finds, for each receipt,
+// where a payment block may be spliced in (DESIGN.md §2.5), with the
+// state that block must restore. It recognises raster-only driver output,
+// Star Line Mode jobs and captures mangled by text layers, for which
+// nothing may be spliced.
+//
+// Text is decoded per text run with the state in force: the configured
+// encoding when Options.Encoding is set; otherwise UTF-8 after FS ( C or
+// when the bytes are valid multi-byte UTF-8; Chinese text (after FS &, or
+// high bytes in runs without an ESC t code page) as GB18030, or Big5 when
+// that reading is clearly more plausible (both readings are scored by the
+// share of common characters); and the ESC t code page in force (CP437 by
+// default) when neither reads as Chinese. Job.Encoding and Job.Warnings
+// report the choice.
+//
+// The package is pure: no I/O, no clocks, no logging.
+package escpos

@@ -1,0 +1,133 @@
+package escpos
+
+// Options tell Scan what it cannot learn from the job.
+type Options struct {
+	// Encoding is the printer's configured encoding ("" = detect). Multi-byte
+	// encodings (gb18030, gbk, big5, utf-8) decode all text; a single-byte
+	// code page (cp437, cp858 …) replaces the default table until the job
+	// selects another with ESC t.
+	Encoding string
+}
+
+// Job is what Scan learned about one print job.
+type Job struct {
+	Encoding   string    // how text was decoded: "gb18030", "big5", "utf-8", "cp437", "cp858" …
+	RasterOnly bool      // no text at all, only images (driver output): passed through
+	Star       bool      // Star Line Mode, not ESC/POS: passed through
+	Warnings   []Warning // problems and guesses, in offset order per kind
+	Receipts   []Receipt // at least one; they tile the job in order
+}
+
+// Warning is a problem or a guess, at a byte offset of the job.
+type Warning struct {
+	Offset int
+	Msg    string
+}
+
+// Receipt is the part of a job up to and including one cut.
+//
+// A job is split at its cuts. Bytes after the last cut that print nothing
+// (drawer kicks, ESC @, status queries, feeds, NUL padding) belong to the
+// last receipt; printable text or an image after the last cut starts a new
+// receipt. Likewise a segment between two cuts that prints nothing is
+// joined to the receipt before it, whose CutOffset stays its first cut.
+type Receipt struct {
+	Index      int
+	Start, End int // [Start,End) bytes of the job
+
+	// CutOffset is the offset of the receipt's cut token, -1 when none.
+	CutOffset int
+
+	// SpliceOffset is where a QR block is inserted (DESIGN 2.5): before
+	// the feeds and state setters (Token.IsTail) that precede the cut, or,
+	// without a cut, before the trailing feeds, ESC @, drawer kicks and
+	// status queries at the end of the job. -1 when no block can go in.
+	SpliceOffset int
+	SpliceReason string // why SpliceOffset is -1
+
+	// State is the print state in force at SpliceOffset: what an inserted
+	// block must restore.
+	State State
+
+	Lines []Line
+}
+
+// Line is one printed line.
+type Line struct {
+	// Text is the decoded text; columns (HT, ESC $, ESC \) are joined by
+	// one "\t". Trailing spaces are removed. Empty for images, barcodes and
+	// QR codes.
+	Text   string
+	Offset int // job offset of the line's first token that printed
+	Align  Align
+	Bold   bool
+	Width  int // 1..8, the largest on the line
+	Height int // 1..8, the largest on the line
+	Kind   LineKind
+	// Data is the payload of a barcode or QR code (as stored, e.g. "{B123"
+	// for Code128 subset B).
+	Data string
+}
+
+// LineKind says what a line holds.
+type LineKind uint8
+
+const (
+	LineText LineKind = iota
+	LineImage
+	LineBarcode
+	LineQR
+)
+
+func (k LineKind) String() string {
+	switch k {
+	case LineText:
+		return "text"
+	case LineImage:
+		return "image"
+	case LineBarcode:
+		return "barcode"
+	case LineQR:
+		return "qr"
+	}
+	return "line?"
+}
+
+// Align is the justification of a line (ESC a).
+type Align uint8
+
+const (
+	AlignLeft Align = iota
+	AlignCenter
+	AlignRight
+)
+
+func (a Align) String() string {
+	switch a {
+	case AlignCenter:
+		return "center"
+	case AlignRight:
+		return "right"
+	}
+	return "left"
+}
+
+// State is the print state the analyser tracks.
+type State struct {
+	Align     Align
+	Mode      byte // last ESC ! value
+	Width     int  // 1..8 (GS ! high nibble + 1, or ESC ! double width)
+	Height    int  // 1..8
+	Bold      bool
+	Underline int  // 0, 1, 2 dots
+	Reverse   bool // GS B
+	CodePage  int  // ESC t n
+	Chinese   bool // FS & in force
+	UTF8      bool // FS ( C selected UTF-8
+	// MidLine is true when printable text precedes SpliceOffset on the same
+	// line: an inserted block must then start with LF.
+	MidLine bool
+}
+
+// initState is the state after power-on or ESC @.
+func initState() State { return State{Width: 1, Height: 1} }

@@ -1,0 +1,611 @@
+package escpos
+
+import (
+	"fmt"
+	"slices"
+)
+
+// Scan reads a whole job: one pass of Split over the bytes tracks the
+// print state, builds lines and receipts and chooses splice points; the
+// text runs kept in lines are then decoded with the encoding chosen for
+// the job (see decode.go). Scan never panics, never modifies data, and
+// uses memory proportional to len(data).
+func Scan(data []byte, opt Options) *Job {
+	s := newScanner(data, opt)
+	s.run()
+	return s.finish()
+}
+
+// textClass says which table applies to a text run.
+type textClass uint8
+
+const (
+	clsAuto     textClass = iota // no ESC t, FS & or FS ( C in force: detect
+	clsChinese                   // FS & in force
+	clsUTF8                      // FS ( C selected UTF-8
+	clsCodePage                  // ESC t n in force (seg.page)
+)
+
+// seg is a text run or a column break on a line under construction.
+type seg struct {
+	off, n int
+	cls    textClass
+	page   uint8
+	tab    bool
+}
+
+// rawLine is a line before its text is decoded.
+type rawLine struct {
+	segA, segB int // segs[segA:segB]
+	off        int
+	align      Align
+	bold       bool
+	w, h       int
+	kind       LineKind
+	dataOff    int // barcode/QR payload: data[dataOff:dataOff+dataLen]
+	dataLen    int
+}
+
+// rcpt is a receipt before its lines are decoded.
+type rcpt struct {
+	start, end   int
+	cut          int
+	splice       int
+	reason       string
+	state        State
+	lineA, lineB int
+	prints       bool
+}
+
+// spot is a candidate splice point and the state in force there.
+type spot struct {
+	off      int
+	st       State
+	pageMode bool
+}
+
+const maxWarnings = 64
+
+type scanner struct {
+	data []byte
+	opt  Options
+	warn []Warning
+	more int // warnings dropped past maxWarnings
+
+	st         State
+	pageMode   bool
+	cpSelected bool // ESC t seen since the last ESC @
+
+	segs  []seg
+	lines []rawLine
+	rcpts []rcpt
+
+	// line under construction
+	lineSeg    int
+	lineOff    int // -1: nothing on the line yet
+	lineAny    bool
+	lineInk    bool
+	lineAlign  Align
+	lineBold   bool
+	lineW      int
+	lineH      int
+	lastWasTab bool
+
+	// receipt under construction
+	rStart  int
+	rLine   int
+	rPrints bool
+	cut     spot // after the last non-tail token
+	end     spot // after the last token that is neither tail nor trailer
+
+	// job facts
+	raster      int // raster/NV image commands
+	ink         int // non-blank text bytes, less vendor-parameter noise
+	starVotes   int
+	escposVotes int
+	chinese     bool // FS & seen
+	sawUTF8     bool // FS ( C selected UTF-8 somewhere
+	firstPage   int  // first ESC t n of the job, -1 when none
+	afterUnk    bool // previous token was an unknown command
+	qrOff       int  // last stored QR / symbol payload
+	qrLen       int
+	symOff      int
+	symLen      int
+}
+
+func newScanner(data []byte, opt Options) *scanner {
+	s := &scanner{data: data, opt: opt, st: initState(), lineOff: -1, firstPage: -1}
+	s.lineW, s.lineH = 1, 1
+	s.segs = make([]seg, 0, 64)
+	s.lines = make([]rawLine, 0, 32)
+	s.rcpts = make([]rcpt, 0, 2)
+	s.newReceipt(0)
+	return s
+}
+
+func (s *scanner) warnf(off int, format string, args ...any) {
+	if len(s.warn) >= maxWarnings {
+		s.more++
+		return
+	}
+	s.warn = append(s.warn, Warning{Offset: off, Msg: fmt.Sprintf(format, args...)})
+}
+
+// param returns byte i of token t, or -1 when the token is too short.
+func (s *scanner) param(t Token, i int) int {
+	if i >= t.Len {
+		return -1
+	}
+	return int(s.data[t.Off+i])
+}
+
+func (s *scanner) run() {
+	data := s.data
+	off := 0
+	for off < len(data) {
+		n, t := Split(data[off:], true)
+		if n <= 0 { // cannot happen with atEOF; never loop forever
+			n, t = 1, Token{Len: 1, Kind: KindCtrl}
+		}
+		t.Off = off
+		if t.Trunc {
+			t = s.truncated(t)
+		}
+		s.token(t)
+		off += t.Len
+	}
+	s.flushLine()
+}
+
+// truncated reports a command whose declared length is wrong and, when it
+// ran past the end of the job, tries to resynchronise on a clean tail that
+// ends with a cut (escpos.md §2: corpus retail.bin).
+func (s *scanner) truncated(t Token) Token {
+	end := t.Off + t.Len
+	name := cmdName(s.data[t.Off:end])
+	if end < len(s.data) {
+		s.warnf(t.Off, "%s: declared length over %d bytes; treated as corrupt", name, MaxCommandLen)
+		return t
+	}
+	if p := resync(s.data, t.Off+2); p > 0 {
+		s.warnf(t.Off, "%s: declared length runs past the end of the job; resynchronised at %d", name, p)
+		t.Len = p - t.Off
+		return t
+	}
+	s.warnf(t.Off, "%s: truncated, %d bytes to the end of the job", name, t.Len)
+	return t
+}
+
+// resync finds the earliest offset >= from, within the last 4 KiB of data,
+// where a command starts whose tail tokenizes cleanly to the end of data
+// (only known commands, LF/CR/HT, ASCII text) and contains a cut. -1 when
+// there is none.
+func resync(data []byte, from int) int {
+	ws := len(data) - 4096
+	if ws < from {
+		ws = from
+	}
+	budget := 1 << 18
+	for p := ws; p < len(data) && budget > 0; p++ {
+		c := data[p]
+		if c != esc && c != gs && c != fs {
+			continue
+		}
+		cut := false
+		ok := true
+		for q := p; q < len(data); {
+			budget--
+			n, t := Split(data[q:], true)
+			switch {
+			case t.Trunc || t.Op == OpUnknown:
+				ok = false
+			case t.Kind == KindCtrl && t.Op != OpLF && t.Op != OpCR && t.Op != OpHT:
+				ok = false
+			case t.Kind == KindText:
+				for _, b := range data[q : q+n] {
+					if b >= 0x80 {
+						ok = false
+						break
+					}
+				}
+			case t.Op == OpCut:
+				cut = true
+			}
+			if !ok {
+				break
+			}
+			q += n
+		}
+		if ok && cut {
+			return p
+		}
+	}
+	return -1
+}
+
+// cmdName renders a command's first bytes for a warning.
+func cmdName(b []byte) string {
+	if len(b) == 0 {
+		return "command"
+	}
+	names := map[byte]string{esc: "ESC", gs: "GS", fs: "FS", dle: "DLE"}
+	p := names[b[0]]
+	if p == "" {
+		return fmt.Sprintf("%02X", b[0])
+	}
+	if len(b) < 2 {
+		return p
+	}
+	c := b[1]
+	if c > 0x20 && c < 0x7F {
+		if len(b) > 2 && (c == '(' || c == '8') && b[2] > 0x20 && b[2] < 0x7F {
+			return fmt.Sprintf("%s %c %c", p, c, b[2])
+		}
+		return fmt.Sprintf("%s %c", p, c)
+	}
+	return fmt.Sprintf("%s %02X", p, c)
+}
+
+func (s *scanner) token(t Token) {
+	switch t.Kind {
+	case KindText:
+		s.text(t)
+	case KindCtrl:
+		s.ctrl(t)
+	default:
+		if t.Op == OpCut {
+			s.cutToken(t)
+			s.afterUnk = false
+			return
+		}
+		s.command(t)
+	}
+	s.afterUnk = t.Kind == KindCmd && t.Op == OpUnknown
+	if !t.IsTail() {
+		s.cut = spot{off: t.Off + t.Len, st: s.state(), pageMode: s.pageMode}
+		switch t.Op {
+		case OpInit, OpStatusQuery, OpRealtime, OpDrawer:
+			if t.Kind == KindCmd {
+				return
+			}
+		}
+		s.end = s.cut
+	}
+}
+
+// state is the current state with MidLine filled in.
+func (s *scanner) state() State {
+	st := s.st
+	st.MidLine = s.lineAny
+	return st
+}
+
+func (s *scanner) text(t Token) {
+	cls, page := clsAuto, uint8(0)
+	switch {
+	case s.st.UTF8:
+		cls = clsUTF8
+	case s.st.Chinese:
+		cls = clsChinese
+	case s.cpSelected:
+		cls, page = clsCodePage, uint8(s.st.CodePage)
+	}
+	if s.lineOff < 0 {
+		s.lineOff = t.Off
+		s.lineAlign = s.st.Align
+	}
+	s.segs = append(s.segs, seg{off: t.Off, n: t.Len, cls: cls, page: page})
+	s.lineAny = true
+	s.lastWasTab = false
+	if t.Op == OpBlank {
+		return
+	}
+	if !s.lineInk {
+		s.lineInk = true
+		s.lineAlign = s.st.Align
+	}
+	if !(s.afterUnk && t.Len <= 4) {
+		s.ink += t.Len
+	}
+	if s.st.Bold {
+		s.lineBold = true
+	}
+	s.lineW = max(s.lineW, s.st.Width)
+	s.lineH = max(s.lineH, s.st.Height)
+}
+
+func (s *scanner) ctrl(t Token) {
+	switch t.Op {
+	case OpLF, OpCR:
+		s.flushLine()
+	case OpHT:
+		s.column()
+	case OpFF:
+		s.flushLine()
+		s.pageMode = false
+	case OpCAN:
+		if s.pageMode {
+			s.dropLine()
+		}
+	}
+}
+
+func (s *scanner) column() {
+	if !s.lineAny || s.lastWasTab {
+		return
+	}
+	s.segs = append(s.segs, seg{tab: true})
+	s.lastWasTab = true
+}
+
+// flushLine ends the line under construction; a line without ink is
+// dropped.
+func (s *scanner) flushLine() {
+	if s.lineInk {
+		s.lines = append(s.lines, rawLine{
+			segA: s.lineSeg, segB: len(s.segs), off: s.lineOff,
+			align: s.lineAlign, bold: s.lineBold, w: s.lineW, h: s.lineH, kind: LineText,
+		})
+		s.rPrints = true
+	} else {
+		s.segs = s.segs[:s.lineSeg]
+	}
+	s.resetLine()
+}
+
+// dropLine discards the line under construction (ESC @, CAN in page mode).
+func (s *scanner) dropLine() {
+	s.segs = s.segs[:s.lineSeg]
+	s.resetLine()
+}
+
+func (s *scanner) resetLine() {
+	s.lineSeg = len(s.segs)
+	s.lineOff = -1
+	s.lineAny, s.lineInk, s.lineBold, s.lastWasTab = false, false, false, false
+	s.lineW, s.lineH = 1, 1
+}
+
+// object adds an image, barcode or QR line.
+func (s *scanner) object(t Token, kind LineKind, dOff, dLen int) {
+	s.flushLine()
+	if kind == LineImage && len(s.lines) > s.rLine {
+		if l := s.lines[len(s.lines)-1]; l.kind == LineImage {
+			return // bands of one picture
+		}
+	}
+	s.lines = append(s.lines, rawLine{
+		segA: len(s.segs), segB: len(s.segs), off: t.Off, align: s.st.Align,
+		w: 1, h: 1, kind: kind, dataOff: dOff, dataLen: dLen,
+	})
+	s.rPrints = true
+}
+
+func (s *scanner) command(t Token) {
+	d := s.data
+	p2 := s.param(t, 2)
+	if t.Op == OpUnknown {
+		if t.Len >= 2 && d[t.Off] == esc && (d[t.Off+1] == 0x1D || d[t.Off+1] == 0x1E || (d[t.Off+1] == 0x2A && p2 == 'r')) {
+			s.starVotes++
+		}
+		s.warnf(t.Off, "unknown command %s skipped as %d bytes", cmdName(d[t.Off:t.Off+t.Len]), t.Len)
+		return
+	}
+	if d[t.Off] == gs {
+		s.escposVotes++
+	}
+	switch t.Op {
+	case OpInit:
+		s.dropLine()
+		chinese := s.st.Chinese
+		s.st = initState()
+		s.st.Chinese = chinese
+		s.pageMode = false
+		s.cpSelected = false
+	case OpMode:
+		if p2 >= 0 {
+			n := byte(p2)
+			s.st.Mode = n
+			s.st.Bold = n&0x08 != 0
+			s.st.Width = 1 + int(n>>5&1)
+			s.st.Height = 1 + int(n>>4&1)
+			s.st.Underline = int(n >> 7)
+		}
+	case OpSize:
+		if p2 >= 0 {
+			s.st.Width = 1 + (p2>>4)&7
+			s.st.Height = 1 + p2&7
+		}
+	case OpBold:
+		if p2 >= 0 {
+			s.st.Bold = p2&1 != 0
+		}
+	case OpUnderline:
+		if p2 >= 0 {
+			s.st.Underline = p2 & 3
+		}
+	case OpReverse:
+		if p2 >= 0 {
+			s.st.Reverse = p2&1 != 0
+		}
+	case OpAlign:
+		if p2 >= 0 && p2&3 <= 2 && (p2 <= 2 || (p2 >= '0' && p2 <= '2')) {
+			s.st.Align = Align(p2 & 3)
+		}
+	case OpCodePage:
+		if p2 >= 0 {
+			s.st.CodePage = p2
+			s.cpSelected = true
+			if s.firstPage < 0 {
+				s.firstPage = p2
+			}
+		}
+	case OpChineseOn:
+		s.st.Chinese = true
+		s.chinese = true
+	case OpChineseOff:
+		s.st.Chinese = false
+	case OpEncoding:
+		switch s.param(t, 6) {
+		case 1, '1':
+			s.st.UTF8 = false
+		case 2, '2':
+			s.st.UTF8 = true
+			s.sawUTF8 = true
+		}
+	case OpColumn:
+		s.column()
+	case OpPageMode:
+		s.flushLine()
+		s.pageMode = true
+	case OpStandardMode:
+		s.flushLine()
+		s.pageMode = false
+	case OpFeed:
+		s.flushLine()
+	case OpOther:
+		if d[t.Off] == esc && (d[t.Off+1] == 0x4B || d[t.Off+1] == 0x65) { // reverse feeds print too
+			s.flushLine()
+		}
+	case OpRaster:
+		s.raster++
+		if s.printsImage(t) {
+			s.object(t, LineImage, 0, 0)
+		}
+	case OpNVImage:
+		s.raster++
+		s.object(t, LineImage, 0, 0)
+	case OpBarcode:
+		if t.Len > 3 && !t.Trunc {
+			if p2 <= 6 {
+				s.object(t, LineBarcode, t.Off+3, t.Len-4)
+			} else {
+				s.object(t, LineBarcode, t.Off+4, t.Len-4)
+			}
+		}
+	case OpQR, OpSymbol:
+		s.symbol(t)
+	}
+}
+
+// printsImage tells whether a raster command prints (rather than stores).
+func (s *scanner) printsImage(t Token) bool {
+	d := s.data[t.Off:]
+	switch d[1] {
+	case 0x28: // GS ( L pL pH m fn
+		fn := s.param(t, 6)
+		return fn == 50 || fn == 69 || fn == 85
+	case 0x38: // GS 8 L p1..p4 m fn
+		fn := s.param(t, 8)
+		return fn == 50 || fn == 69 || fn == 85
+	case 0x2A: // ESC * prints; GS * only defines
+		return d[0] == esc
+	}
+	return true
+}
+
+// symbol handles GS ( k: fn 80 stores the data, fn 81 prints it.
+func (s *scanner) symbol(t Token) {
+	if t.Trunc || t.Len < 7 {
+		return
+	}
+	fn := s.param(t, 6)
+	switch fn {
+	case 80: // 1D 28 6B pL pH cn 50 m d…
+		if t.Len >= 8 {
+			if t.Op == OpQR {
+				s.qrOff, s.qrLen = t.Off+8, t.Len-8
+			} else {
+				s.symOff, s.symLen = t.Off+8, t.Len-8
+			}
+		}
+	case 81:
+		if t.Op == OpQR {
+			s.object(t, LineQR, s.qrOff, s.qrLen)
+		} else {
+			s.object(t, LineBarcode, s.symOff, s.symLen)
+		}
+	}
+}
+
+// newReceipt starts a receipt at off.
+func (s *scanner) newReceipt(off int) {
+	s.rStart = off
+	s.rLine = len(s.lines)
+	s.rPrints = false
+	s.cut = spot{off: off, st: s.state(), pageMode: s.pageMode}
+	s.end = s.cut
+}
+
+func (s *scanner) cutToken(t Token) {
+	s.flushLine()
+	s.closeReceipt(t.Off+t.Len, t.Off, s.cut)
+	s.newReceipt(t.Off + t.Len)
+}
+
+// closeReceipt ends the receipt under construction at end; a receipt that
+// printed nothing is joined to the one before it.
+func (s *scanner) closeReceipt(end, cut int, at spot) {
+	if !s.rPrints && len(s.rcpts) > 0 {
+		r := &s.rcpts[len(s.rcpts)-1]
+		r.end = end
+		r.lineB = len(s.lines)
+		return
+	}
+	r := rcpt{start: s.rStart, end: end, cut: cut, lineA: s.rLine, lineB: len(s.lines), prints: s.rPrints}
+	r.splice, r.state = at.off, at.st
+	switch {
+	case at.pageMode:
+		r.splice, r.reason = -1, "page mode"
+	case !s.rPrints:
+		r.splice, r.reason = -1, "nothing printed"
+	}
+	s.rcpts = append(s.rcpts, r)
+}
+
+func (s *scanner) finish() *Job {
+	if len(s.rcpts) == 0 || s.rStart < len(s.data) || len(s.data) == 0 {
+		s.closeReceipt(len(s.data), -1, s.end)
+	}
+	job := &Job{}
+	job.Star = s.starVotes > s.escposVotes && s.starVotes > 0
+	job.RasterOnly = !job.Star && s.ink == 0 && s.raster > 0
+	dec := s.chooseEncoding(job)
+	lines := make([]Line, len(s.lines))
+	for i, l := range s.lines {
+		lines[i] = Line{Offset: l.off, Align: l.align, Bold: l.bold, Width: l.w, Height: l.h, Kind: l.kind}
+		if l.kind == LineText {
+			lines[i].Text = dec.lineText(s.segs[l.segA:l.segB])
+		} else if l.dataLen > 0 {
+			lines[i].Data = string(s.data[l.dataOff : l.dataOff+l.dataLen])
+		}
+	}
+	job.Receipts = make([]Receipt, len(s.rcpts))
+	for i, r := range s.rcpts {
+		rec := Receipt{
+			Index: i, Start: r.start, End: r.end, CutOffset: r.cut,
+			SpliceOffset: r.splice, SpliceReason: r.reason, State: r.state,
+			Lines: lines[r.lineA:r.lineB:r.lineB],
+		}
+		if rec.SpliceOffset >= 0 {
+			switch {
+			case job.Star:
+				rec.SpliceOffset, rec.SpliceReason = -1, "Star Line Mode"
+			case job.RasterOnly:
+				rec.SpliceOffset, rec.SpliceReason = -1, "raster-only job"
+			case dec.mangled != "":
+				rec.SpliceOffset, rec.SpliceReason = -1, dec.mangled
+			}
+		}
+		job.Receipts[i] = rec
+	}
+	if job.Star {
+		s.warnf(0, "Star Line Mode job (ESC GS / ESC RS sequences): passed through")
+	}
+	if s.more > 0 {
+		s.warn = append(s.warn, Warning{Offset: len(s.data), Msg: fmt.Sprintf("%d more warnings not shown", s.more)})
+	}
+	slices.SortStableFunc(s.warn, func(a, b Warning) int { return a.Offset - b.Offset })
+	job.Warnings = s.warn
+	return job
+}

@@ -10,17 +10,17 @@ import (
 )
 
 type refund struct {
-	order      *order
-	no         string
-	id         string
-	amount     int64
-	reason     string
-	notifyURL  string
-	status     string
-	created    time.Time
-	succeeded  time.Time
-	canonical  string
-	apiv3      []byte
+	order     *order
+	no        string
+	id        string
+	amount    int64
+	reason    string
+	notifyURL string
+	status    string
+	created   time.Time
+	succeeded time.Time
+	canonical string
+	apiv3     []byte
 }
 
 func reOutRefundNo(s string) bool {

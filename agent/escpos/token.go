@@ -349,6 +349,9 @@ func escAmp(b []byte) (int, Op, cmdStatus) {
 			return 0, OpOther, cmdNeedMore
 		}
 		i += 1 + y*int(b[i])
+		if i > MaxCommandLen {
+			return 5, OpOther, cmdCorrupt
+		}
 	}
 	return i, OpOther, cmdOK
 }

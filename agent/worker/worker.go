@@ -84,9 +84,9 @@ type Receipt struct {
 
 // Item is one line item of a receipt.
 type Item struct {
-	Name      string
-	Qty       string
-	AmountFen int64
+	Name      string `json:"name"`
+	Qty       string `json:"qty"`
+	AmountFen int64  `json:"amount_fen"`
 }
 
 // Analysis is what an Analyzer reads in a job (or a prefix of one that ends
@@ -119,19 +119,19 @@ type Result struct {
 
 // ReceiptResult is one receipt's part of a Result.
 type ReceiptResult struct {
-	Index        int
-	Payable      bool
-	AmountFen    *int64
-	Currency     string
-	OrderNo      string
-	Reason       string
-	CutOffset    int
-	SpliceOffset int
-	QR           string
-	QRReason     string
-	OutTradeNo   string
-	Items        []Item
-	Lines        []string
+	Index        int      `json:"index"`
+	Payable      bool     `json:"payable"`
+	AmountFen    *int64   `json:"amount_fen"`
+	Currency     string   `json:"currency,omitempty"`
+	OrderNo      string   `json:"order_no,omitempty"`
+	Reason       string   `json:"reason,omitempty"`
+	CutOffset    int      `json:"cut_offset"`
+	SpliceOffset int      `json:"splice_offset"`
+	QR           string   `json:"qr,omitempty"`
+	QRReason     string   `json:"qr_reason,omitempty"`
+	OutTradeNo   string   `json:"out_trade_no,omitempty"`
+	Items        []Item   `json:"items,omitempty"`
+	Lines        []string `json:"lines,omitempty"`
 
 	awaiting bool // the budget ran out; the request is still under way
 }

@@ -147,3 +147,9 @@ type Found struct {
 	VID, PID    uint16 // USB ids, when known
 	Serial      string // USB serial number, when known
 }
+
+// Identifier is implemented by printers that can report their IEEE 1284
+// device ID (usb, usblp). Parse it with ParseDeviceID.
+type Identifier interface {
+	DeviceID(ctx context.Context) (string, error)
+}

@@ -53,8 +53,17 @@ fuzz:
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=10s
 
+# Go benchmarks (throughput, allocations), then the print-latency harness:
+# job end -> last byte at a pty printer, for printpay and, side by side,
+# p910nd and a CUPS raw queue when they are installed.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./... | grep -vE '^(PASS|\?)'
+	$(GO) build -o .bench-printpay ./agent/cmd/printpay
+	-$(GO) run ./internal/cmd/printbench -target printpay -printpay .bench-printpay -jobs 500
+	-$(GO) run ./internal/cmd/printbench -target printpay -printpay .bench-printpay -jobs 500 -payable
+	-$(GO) run ./internal/cmd/printbench -target p910nd -jobs 500
+	-$(GO) run ./internal/cmd/printbench -target cups -jobs 100
+	rm -f .bench-printpay
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null; git ls-files --others --exclude-standard '*.go' 2>/dev/null)); \

@@ -1,0 +1,327 @@
+//go:build linux
+
+// Command printbench times print latency the way a shop feels it: from the
+// end of a job (the POS closing its connection, or lp returning) to the last
+// byte arriving at the printer device, a pty whose far end this program
+// reads. It drives printpay, p910nd (a plain pass-through) and a CUPS raw
+// queue the same way, so their figures stand side by side, and it can target
+// any raw 9100 address whose output goes to the pty it prints (-target ADDR).
+//
+//	printbench [-jobs N] [-size BYTES] [-payable] [-target printpay|p910nd|cups|ADDR] [-printpay BIN]
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+func main() {
+	jobs := flag.Int("jobs", 200, "jobs to send")
+	size := flag.Int("size", 4096, "bytes per job")
+	payable := flag.Bool("payable", false, "send payable receipts (printpay asks its local QR source)")
+	target := flag.String("target", "printpay", "printpay | p910nd | cups | HOST:PORT (a raw listener printing to the pty shown)")
+	bin := flag.String("printpay", "", "printpay binary (default: go build it)")
+	flag.Parse()
+	if err := run(*target, *bin, *jobs, *size, *payable); err != nil {
+		fmt.Fprintln(os.Stderr, "printbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(target, bin string, n, size int, payable bool) error {
+	dir, err := os.MkdirTemp("", "printbench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	dev, err := openDevice()
+	if err != nil {
+		return err
+	}
+	defer dev.Close()
+	job := makeJob(size, payable)
+
+	var send func([]byte) (time.Time, error)
+	var stop func()
+	switch target {
+	case "printpay":
+		send, stop, err = startPrintpay(dir, bin, dev.slave, payable)
+	case "p910nd":
+		send, stop, err = startP910nd(dev.slave)
+	case "cups":
+		send, stop, err = startCUPS(dir, dev)
+	default:
+		fmt.Printf("printbench: %s must print to %s\n", target, dev.slave)
+		addr := target
+		send, stop = func(b []byte) (time.Time, error) { return sendRaw(addr, b) }, func() {}
+	}
+	if err != nil {
+		return err
+	}
+	defer stop()
+
+	// Warm up, then measure.
+	if _, err := sendAndWait(dev, send, job, 10*time.Second); err != nil {
+		return fmt.Errorf("warm-up job: %w", err)
+	}
+	var lat []time.Duration
+	for i := 0; i < n; i++ {
+		d, err := sendAndWait(dev, send, job, 10*time.Second)
+		if err != nil {
+			return fmt.Errorf("job %d: %w", i, err)
+		}
+		lat = append(lat, d)
+	}
+	slices.Sort(lat)
+	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
+	kind := "non-payable"
+	if payable {
+		kind = "payable"
+	}
+	fmt.Printf("printbench: %-10s %-11s %d jobs of %d B: job end -> last byte p50 %.2f ms  p99 %.2f ms  max %.2f ms\n",
+		target, kind, n, size, pct(0.5), pct(0.99), pct(1))
+	return nil
+}
+
+// sendAndWait sends one job and waits until the device has at least its
+// bytes (a spliced QR only adds), returning end-of-job to last byte.
+func sendAndWait(dev *device, send func([]byte) (time.Time, error), job []byte, limit time.Duration) (time.Duration, error) {
+	want := dev.total() + int64(len(job))
+	end, err := send(job)
+	if err != nil {
+		return 0, err
+	}
+	last, err := dev.waitFor(want, limit)
+	if err != nil {
+		return 0, err
+	}
+	// A payable job carries a block after the job's own bytes: wait for the
+	// stream to go quiet briefly so the next job starts clean.
+	dev.settle(20 * time.Millisecond)
+	if last.Before(end) {
+		return 0, nil
+	}
+	return last.Sub(end), nil
+}
+
+// makeJob builds a receipt of about size bytes ending with a cut.
+func makeJob(size int, payable bool) []byte {
+	var b bytes.Buffer
+	b.WriteString("\x1b@\x1ba\x01BENCH SHOP\n\x1ba\x00")
+	for i := 0; b.Len() < size-64; i++ {
+		fmt.Fprintf(&b, "ITEM %04d%28s1.00\n", i, "")
+	}
+	if payable {
+		b.WriteString("TOTAL 12.34\n")
+	} else {
+		b.WriteString("CASH 20.00\nCHANGE 7.66\nTOTAL 12.34\n")
+	}
+	b.WriteString("\n\n\n\x1dVA\x00")
+	return b.Bytes()
+}
+
+func sendRaw(addr string, job []byte) (time.Time, error) {
+	c, err := net.DialTimeout("tcp", addr, 3*time.Second)
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer c.Close()
+	if _, err := c.Write(job); err != nil {
+		return time.Time{}, err
+	}
+	end := time.Now()
+	c.(*net.TCPConn).CloseWrite()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	io.Copy(io.Discard, c)
+	return end, nil
+}
+
+func freePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func waitListen(addr string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			c.Close()
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("nothing listens on %s after %v", addr, limit)
+}
+
+func startPrintpay(dir, bin, tty string, payable bool) (func([]byte) (time.Time, error), func(), error) {
+	if bin == "" {
+		bin = filepath.Join(dir, "printpay")
+		out, err := exec.Command("go", "build", "-o", bin, "./agent/cmd/printpay").CombinedOutput()
+		if err != nil {
+			return nil, nil, fmt.Errorf("build printpay: %v\n%s", err, out)
+		}
+	}
+	raw, err := freePort()
+	if err != nil {
+		return nil, nil, err
+	}
+	status, err := freePort()
+	if err != nil {
+		return nil, nil, err
+	}
+	server := ""
+	if payable {
+		server = "url = \"local:\"\n"
+	}
+	cfg := fmt.Sprintf(`[intake]
+raw = %q
+lpd = ""
+[spool]
+dir = %q
+min_free = "0B"
+[status]
+listen = %q
+[server]
+%s[log]
+file = %q
+[[printer]]
+name = "bench"
+driver = "serial"
+device = %q
+baud = 115200
+`, raw, filepath.Join(dir, "spool"), status, server, filepath.Join(dir, "printpay.log"), tty)
+	cfgPath := filepath.Join(dir, "printpay.toml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		return nil, nil, err
+	}
+	cmd := exec.Command(bin, "run", "--config", cfgPath)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, nil, err
+	}
+	stop := func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }
+	if err := waitListen(raw, 10*time.Second); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return func(b []byte) (time.Time, error) { return sendRaw(raw, b) }, stop, nil
+}
+
+func startP910nd(tty string) (func([]byte) (time.Time, error), func(), error) {
+	p, err := exec.LookPath("p910nd")
+	if err != nil {
+		if p, err = exec.LookPath("/usr/sbin/p910nd"); err != nil {
+			return nil, nil, errors.New("p910nd is not installed (apt-get install p910nd)")
+		}
+	}
+	addr := "127.0.0.1:9102"
+	if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+		c.Close()
+		return nil, nil, fmt.Errorf("%s is taken; p910nd can only use 9100-9102", addr)
+	}
+	os.MkdirAll("/var/lock/p910nd", 0o755) // its lock file lives there; the package leaves it to its init script
+	cmd := exec.Command(p, "-d", "-f", tty, "-i", "127.0.0.1", "2")
+	if err := cmd.Start(); err != nil {
+		return nil, nil, err
+	}
+	stop := func() { cmd.Process.Kill(); cmd.Wait() }
+	if err := waitListen(addr, 5*time.Second); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return func(b []byte) (time.Time, error) { return sendRaw(addr, b) }, stop, nil
+}
+
+// startCUPS runs a private cupsd with a raw queue whose socket:// device is
+// a listener of ours that copies to the pty, and prints with lp -o raw.
+func startCUPS(dir string, dev *device) (func([]byte) (time.Time, error), func(), error) {
+	for _, tool := range []string{"/usr/sbin/cupsd", "lp", "lpadmin", "lpstat"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return nil, nil, fmt.Errorf("%s is not installed (apt-get install cups cups-client)", tool)
+		}
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); io.Copy(dev.slaveFile, c) }()
+		}
+	}()
+	c := filepath.Join(dir, "cups")
+	for _, d := range []string{"spool", "state", "cache", "tmp"} {
+		os.MkdirAll(filepath.Join(c, d), 0o755)
+	}
+	os.Chmod(dir, 0o755)
+	exec.Command("chgrp", "lp", filepath.Join(c, "spool"), filepath.Join(c, "cache"), filepath.Join(c, "tmp")).Run()
+	os.Chmod(filepath.Join(c, "spool"), 0o710)
+	os.Chmod(filepath.Join(c, "cache"), 0o770)
+	os.Chmod(filepath.Join(c, "tmp"), 0o770)
+	base, _ := os.ReadFile("/etc/cups/cupsd.conf")
+	var conf strings.Builder
+	fmt.Fprintf(&conf, "Listen %s/cups.sock\n", c)
+	sc := bufio.NewScanner(bytes.NewReader(base))
+	for sc.Scan() {
+		if !strings.HasPrefix(sc.Text(), "Listen") {
+			conf.WriteString(sc.Text() + "\n")
+		}
+	}
+	os.WriteFile(filepath.Join(c, "cupsd.conf"), []byte(conf.String()), 0o644)
+	files := fmt.Sprintf("SystemGroup root lpadmin\nServerRoot %[1]s\nRequestRoot %[1]s/spool\nStateDir %[1]s/state\nCacheDir %[1]s/cache\nTempDir %[1]s/tmp\nErrorLog %[1]s/error_log\nAccessLog %[1]s/access_log\nPageLog %[1]s/page_log\n", c)
+	os.WriteFile(filepath.Join(c, "cups-files.conf"), []byte(files), 0o644)
+	env := append(os.Environ(), "CUPS_SERVER="+c+"/cups.sock")
+	cupsd := exec.Command("/usr/sbin/cupsd", "-f", "-c", filepath.Join(c, "cupsd.conf"), "-s", filepath.Join(c, "cups-files.conf"))
+	if err := cupsd.Start(); err != nil {
+		return nil, nil, err
+	}
+	stop := func() { cupsd.Process.Kill(); cupsd.Wait(); l.Close() }
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for ctx.Err() == nil {
+		cmd := exec.Command("lpstat", "-r")
+		cmd.Env = env
+		if out, _ := cmd.Output(); strings.Contains(string(out), "is running") {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	adm := exec.Command("lpadmin", "-p", "bench", "-E", "-v", "socket://"+l.Addr().String())
+	adm.Env = env
+	if out, err := adm.CombinedOutput(); err != nil {
+		stop()
+		return nil, nil, fmt.Errorf("lpadmin: %v %s", err, out)
+	}
+	jobFile := filepath.Join(dir, "job.bin")
+	return func(b []byte) (time.Time, error) {
+		if err := os.WriteFile(jobFile, b, 0o644); err != nil {
+			return time.Time{}, err
+		}
+		cmd := exec.Command("lp", "-d", "bench", "-o", "raw", jobFile)
+		cmd.Env = env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return time.Time{}, fmt.Errorf("lp: %v %s", err, out)
+		}
+		return time.Now(), nil
+	}, stop, nil
+}

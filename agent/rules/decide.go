@@ -1,0 +1,747 @@
+package rules
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Decision is what the rules make of one receipt.
+type Decision struct {
+	Payable     bool
+	AmountFen   int64  // the amount due; meaningful when AmountFound
+	AmountFound bool   // an amount-due line was found (even on a receipt that is not payable)
+	AmountLabel string // the label the amount was read from, as printed
+	Currency    string // ISO code of the amount ("CNY"; "USD" for $ …)
+	OrderNo     string // the POS order number, half-width; "" when none
+	Items       []Item
+	Reason      string // why (not) payable, for people
+}
+
+// Item is one item line: its name, the quantity as printed and its line
+// total.
+type Item struct {
+	Name      string
+	Qty       string
+	AmountFen int64
+}
+
+// maxItems caps Decision.Items.
+const maxItems = 200
+
+type analysis struct {
+	c     *compiled
+	lines []line
+}
+
+// Decide reads a receipt's lines (escpos.Line.Text: columns joined by "\t")
+// and decides whether it is payable, for how much and with which order
+// number. It is pure and bounded: time and memory are linear in the input,
+// lines are cut at 1 KiB and at most 2000 lines and 4000 numbers are read.
+func (s *Set) Decide(lines []string) Decision {
+	c := s.compiled()
+	d := Decision{Currency: c.home}
+	if len(lines) > maxLines {
+		d.Reason = fmt.Sprintf("receipt too long to read (%d lines)", len(lines))
+		return d
+	}
+	a := analysis{c: c, lines: make([]line, 0, len(lines))}
+	budget := maxValues
+	for _, raw := range lines {
+		t := strings.TrimSpace(normalize(raw))
+		if t == "" {
+			continue
+		}
+		ln, used := readLine(t, budget)
+		budget -= used
+		a.lines = append(a.lines, ln)
+	}
+	if len(a.lines) == 0 {
+		d.Reason = "no text"
+		return d
+	}
+	if budget <= 0 {
+		d.Reason = fmt.Sprintf("too many numbers to read (over %d)", maxValues)
+		return d
+	}
+	a.labelsOnNextLine()
+
+	d.OrderNo = a.orderNo()
+	signal, tendered := a.signals()
+	amt, amtErr := a.amount(tendered)
+	if amt != nil {
+		d.AmountFound = true
+		d.AmountFen = amt.fen
+		d.AmountLabel = amt.raw
+		if amt.marker != "" {
+			if code, ok := c.markers[amt.marker]; ok {
+				d.Currency = code
+			}
+		}
+	}
+	foreign := a.foreignCurrencies()
+	if len(foreign) > 0 && (amt == nil || amt.marker == "" || d.Currency != c.home) {
+		if amt == nil || d.Currency == c.home {
+			d.Currency = foreign[0]
+		}
+	}
+	items, check := a.crossCheck(amt)
+	d.Items = items
+
+	switch {
+	case signal != "":
+		d.Reason = signal
+	case amtErr != "":
+		d.Reason = amtErr
+	case amt == nil:
+		d.Reason = "no amount due found"
+	case a.japanese():
+		d.Reason = "Japanese receipt: ¥ there is yen"
+	case d.Currency != c.home:
+		d.Reason = fmt.Sprintf("amount in %s, not %s", d.Currency, c.home)
+	case len(foreign) > 0:
+		d.Reason = fmt.Sprintf("receipt shows amounts in %s", strings.Join(foreign, ", "))
+	case amt.fen == 0:
+		d.Reason = "zero total"
+	case amt.fen < 0:
+		d.Reason = "negative total " + FormatFen(amt.fen)
+	case check != "":
+		d.Reason = check
+	default:
+		d.Payable = true
+		d.Reason = "amount due: " + amt.raw + " " + FormatFen(amt.fen)
+	}
+	return d
+}
+
+// roleOf says what a compact label means, and the tier of an amount-due
+// label.
+func (c *compiled) roleOf(k string) (role, int) {
+	return c.roleOfDepth(k, 0)
+}
+
+func (c *compiled) roleOfDepth(k string, depth int) (role, int) {
+	if k == "" || depth > 3 {
+		return roleNone, 0
+	}
+	if r, ok := c.roles[k]; ok && r == roleInfo {
+		return roleInfo, 0
+	}
+	for _, ic := range c.infoCont {
+		if strings.Contains(k, ic) {
+			return roleInfo, 0
+		}
+	}
+	if t, ok := c.tiers[k]; ok {
+		return roleDue, t
+	}
+	if r, ok := c.roles[k]; ok {
+		return r, 0
+	}
+	// "支付宝(扫码)", "服务费(10": drop a trailing bracket group.
+	if i := strings.LastIndexAny(k, "(["); i > 0 {
+		return c.roleOfDepth(strings.TrimFunc(k[:i], isDecor), depth+1)
+	}
+	// Bilingual labels: "grandtotal总数", "总计total".
+	if x, y, ok := splitScript(k); ok {
+		rx, tx := c.roleOfDepth(x, depth+1)
+		ry, ty := c.roleOfDepth(y, depth+1)
+		if rx == ry && rx != roleNone {
+			return rx, min(tx, ty)
+		}
+	}
+	for _, suf := range c.catSuffix {
+		if len(k) > len(suf) && strings.HasSuffix(k, suf) {
+			return roleCategory, 0
+		}
+	}
+	return roleNone, 0
+}
+
+// splitScript splits "invno单号码" into its ASCII and non-ASCII halves when
+// the label is exactly one of each.
+func splitScript(k string) (string, string, bool) {
+	if k == "" {
+		return "", "", false
+	}
+	first := k[0] < 0x80
+	for i := 0; i < len(k); i++ {
+		if (k[i] < 0x80) != first {
+			rest := k[i:]
+			for j := 0; j < len(rest); j++ {
+				if (rest[j] < 0x80) == first {
+					return "", "", false
+				}
+			}
+			return strings.TrimFunc(k[:i], isDecor), strings.TrimFunc(rest, isDecor), true
+		}
+	}
+	return "", "", false
+}
+
+// labelsOnNextLine gives a lone amount the label printed alone on the line
+// above it ("应收金额:" then "￥36.00").
+func (a *analysis) labelsOnNextLine() {
+	for i := 0; i+1 < len(a.lines); i++ {
+		ln := &a.lines[i]
+		if len(ln.pairs) != 0 || ln.tail == "" {
+			continue
+		}
+		k := compactLabel(ln.text)
+		if r, _ := a.c.roleOf(k); r == roleNone || r == roleInfo || r == roleCategory {
+			continue
+		}
+		next := &a.lines[i+1]
+		if len(next.pairs) == 1 && next.pairs[0].label == "" && next.tail == "" && next.pairs[0].val.cls == clsMoney {
+			next.pairs[0].label = k
+			next.pairs[0].raw = ln.text
+		}
+	}
+}
+
+func containsAny(s string, list []string) string {
+	for _, l := range list {
+		if strings.Contains(s, l) {
+			return l
+		}
+	}
+	return ""
+}
+
+func quote(s string) string {
+	if utf8.RuneCountInString(s) > 40 {
+		r := []rune(s)
+		s = string(r[:40]) + "…"
+	}
+	return fmt.Sprintf("%q", strings.Join(strings.Fields(s), " "))
+}
+
+// signals returns the first not-payable signal's reason ("" when none) and
+// whether the receipt has a tender line.
+func (a *analysis) signals() (string, bool) {
+	c := a.c
+	keep := false
+	for i := range a.lines {
+		if containsAny(a.lines[i].compact, c.keep) != "" {
+			keep = true
+			break
+		}
+	}
+	hasChange := false
+	for i := range a.lines {
+		for _, p := range a.lines[i].pairs {
+			if p.val.cls == clsMoney && c.change[p.label] {
+				hasChange = true
+			}
+		}
+	}
+	tendered := ""
+	for i := range a.lines {
+		ln := &a.lines[i]
+		for _, p := range ln.pairs {
+			if p.val.cls != clsMoney || p.val.fen == 0 {
+				continue
+			}
+			for _, r := range c.received {
+				if strings.HasPrefix(p.label, r) && (hasChange || containsAny(ln.compact, c.payTypes) != "") {
+					tendered = "paid: tender line " + quote(ln.text)
+				}
+			}
+		}
+		if tendered != "" {
+			break
+		}
+		if !keep {
+			for _, m := range c.methods {
+				if strings.HasPrefix(ln.compact, m) && containsAny(ln.compact[len(m):], c.payTypes) != "" {
+					tendered = "already paid: " + quote(ln.text)
+					break
+				}
+			}
+		}
+	}
+	for _, sg := range c.signals {
+		if sg.KeepCancels && keep {
+			continue
+		}
+		for i := range a.lines {
+			ln := &a.lines[i]
+			if containsAny(ln.compact, sg.Except) != "" {
+				continue
+			}
+			hit := sg.exact[ln.compact]
+			if !hit && ln.money == 0 {
+				n := utf8.RuneCountInString(ln.compact)
+				for _, t := range sg.titles {
+					if strings.Contains(ln.compact, t) && n <= utf8.RuneCountInString(t)+6 {
+						hit = true
+						break
+					}
+				}
+			}
+			if !hit && containsAny(ln.compact, sg.Contains) != "" {
+				hit = true
+			}
+			if !hit && len(sg.Labels) > 0 {
+				for _, p := range ln.pairs {
+					if p.val.cls != clsMoney || p.val.fen == 0 {
+						continue
+					}
+					if r, _ := c.roleOf(p.label); r == roleInfo {
+						continue
+					}
+					if containsAny(p.label, sg.Labels) != "" {
+						hit = true
+						break
+					}
+				}
+			}
+			if hit {
+				return sg.Reason + ": " + quote(ln.text), true
+			}
+		}
+	}
+	if tendered != "" {
+		return tendered, true
+	}
+	return "", false
+}
+
+type amountLine struct {
+	fen    int64
+	marker string
+	raw    string // label as printed
+	tier   int
+	line   int
+}
+
+// amount picks the amount due: the best tier with a match; two different
+// amounts in that tier are a conflict.
+func (a *analysis) amount(tendered bool) (*amountLine, string) {
+	c := a.c
+	var best []amountLine
+	bestTier := -1
+	for i := range a.lines {
+		for _, p := range a.lines[i].pairs {
+			if p.val.cls != clsMoney {
+				continue
+			}
+			r, t := c.roleOf(p.label)
+			if r != roleDue || (c.onlyNoTnd[t] && tendered) {
+				continue
+			}
+			cand := amountLine{fen: p.val.fen, marker: p.val.marker, raw: p.raw, tier: t, line: i}
+			switch {
+			case bestTier < 0 || t < bestTier:
+				best, bestTier = []amountLine{cand}, t
+			case t == bestTier:
+				best = append(best, cand)
+			}
+		}
+	}
+	if len(best) == 0 {
+		return nil, ""
+	}
+	chosen := best[0]
+	for _, b := range best[1:] {
+		if b.fen != chosen.fen {
+			return &chosen, fmt.Sprintf("conflicting amounts: %s %s and %s %s",
+				strings.TrimSpace(chosen.raw), FormatFen(chosen.fen), strings.TrimSpace(b.raw), FormatFen(b.fen))
+		}
+		if chosen.marker == "" {
+			chosen.marker = b.marker
+		}
+	}
+	return &chosen, ""
+}
+
+// foreignCurrencies lists the currencies other than the home one that the
+// receipt shows, by marker.
+func (a *analysis) foreignCurrencies() []string {
+	c := a.c
+	var out []string
+	seen := map[string]bool{}
+	note := func(code string) {
+		if code != c.home && !seen[code] {
+			seen[code] = true
+			out = append(out, code)
+		}
+	}
+	for i := range a.lines {
+		ln := &a.lines[i]
+		for _, m := range ln.markers {
+			if code, ok := c.markers[m]; ok {
+				note(code)
+			}
+		}
+		for m, code := range c.markers {
+			if code == c.home || m == "元" {
+				continue
+			}
+			if hasLetters(m) {
+				if containsWord(ln.text, m) {
+					note(code)
+				}
+			} else if strings.Contains(ln.text, m) {
+				note(code)
+			}
+		}
+	}
+	if len(out) > 1 {
+		// Stable order for reasons: sort by code.
+		for i := 1; i < len(out); i++ {
+			for j := i; j > 0 && out[j] < out[j-1]; j-- {
+				out[j], out[j-1] = out[j-1], out[j]
+			}
+		}
+	}
+	return out
+}
+
+func hasLetters(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if isASCIILetter(s[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsWord finds an upper-case code such as EUR standing alone (not
+// inside EUROPE), letters only counted as word characters.
+func containsWord(text, w string) bool {
+	up := strings.ToUpper(text)
+	for from := 0; ; {
+		i := strings.Index(up[from:], w)
+		if i < 0 {
+			return false
+		}
+		i += from
+		j := i + len(w)
+		before := i == 0 || !isASCIILetter(up[i-1])
+		after := j >= len(up) || !isASCIILetter(up[j])
+		if before && after {
+			return true
+		}
+		from = i + 1
+	}
+}
+
+// orderNo finds the POS order number: the value after the first strong
+// order label (单号, 订单号, Order #…), else after a weak one (No., TR#).
+func (a *analysis) orderNo() string {
+	if o := a.findOrder(a.c.order); o != "" {
+		return o
+	}
+	return a.findOrder(a.c.orderWeak)
+}
+
+func (a *analysis) findOrder(labels map[string]bool) string {
+	c := a.c
+	match := func(k string) bool {
+		if k == "" || c.decoys[k] {
+			return false
+		}
+		if labels[k] {
+			return true
+		}
+		if x, y, ok := splitScript(k); ok {
+			return (labels[x] || x == "") && (labels[y] || y == "") && !c.decoys[x] && !c.decoys[y]
+		}
+		return false
+	}
+	for i := range a.lines {
+		for _, p := range a.lines[i].pairs {
+			v := p.val
+			if v.cls == clsPct || v.cls == clsMoney && strings.Contains(v.raw, ".") || strings.Contains(v.raw, ":") {
+				continue
+			}
+			if match(p.label) {
+				if o := cleanOrder(v.raw); o != "" {
+					return o
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// japanese reports a receipt in Japanese (kana beyond the の that Chinese
+// shop names borrow), where ¥ means yen.
+func (a *analysis) japanese() bool {
+	n := 0
+	for i := range a.lines {
+		for _, r := range a.lines[i].text {
+			if r != 'の' && (unicode.Is(unicode.Hiragana, r) || unicode.Is(unicode.Katakana, r)) && r != 'ー' && r != '・' {
+				n++
+			}
+		}
+	}
+	return n >= 4
+}
+
+// isDate: three digit groups joined by one separator ("2026-11-26",
+// "12/01/20"), which is never an order number.
+func isDate(s string) bool {
+	for _, sep := range []string{"-", "/", "."} {
+		g := strings.Split(s, sep)
+		if len(g) != 3 {
+			continue
+		}
+		ok := true
+		for i, x := range g {
+			if x == "" || len(x) > 4 || (i == 1 && len(x) > 2) || strings.Trim(x, "0123456789") != "" {
+				ok = false
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+func cleanOrder(raw string) string {
+	if isDate(raw) {
+		return ""
+	}
+	o := strings.TrimLeft(raw, "#")
+	o = strings.TrimRight(o, ".,-/")
+	if o == "" || len(o) > 32 {
+		return ""
+	}
+	return o
+}
+
+// crossCheck reads the item lines and checks that items + tax + fees −
+// discounts (or the subtotal, or a lower-precedence total) agree with the
+// amount. It returns the items and a reason when they disagree.
+func (a *analysis) crossCheck(amt *amountLine) ([]Item, string) {
+	c := a.c
+	zoneEnd := len(a.lines)
+zone:
+	for i := range a.lines {
+		for _, p := range a.lines[i].pairs {
+			if p.val.cls != clsMoney {
+				continue
+			}
+			switch r, _ := c.roleOf(p.label); r {
+			case roleDue, roleSubtotal, roleTax, roleFee, roleDiscountTotal:
+				zoneEnd = i
+				break zone
+			}
+		}
+	}
+	var items []Item
+	var itemSum int64
+	pending := ""
+	for i := 0; i < zoneEnd; i++ {
+		ln := &a.lines[i]
+		if ln.money == 0 {
+			pending = lineName(ln)
+			continue
+		}
+		known := false
+		for _, p := range ln.pairs {
+			if r, _ := c.roleOf(p.label); r != roleNone {
+				known = true
+				break
+			}
+		}
+		name, qty, fen, ok := itemOf(ln)
+		if known || !ok {
+			pending = ""
+			continue
+		}
+		if name == "" {
+			name = pending
+		}
+		pending = ""
+		if name == "" {
+			continue
+		}
+		itemSum += fen
+		if len(items) < maxItems {
+			items = append(items, Item{Name: name, Qty: qty, AmountFen: fen})
+		}
+	}
+	if amt == nil {
+		return items, ""
+	}
+	var subs, totals []int64
+	var disc, discTotal, tax, fee int64
+	hasDiscTotal := false
+	for i := range a.lines {
+		ln := &a.lines[i]
+		annotation := false
+		for _, p := range ln.pairs {
+			if r, _ := c.roleOf(p.label); r == roleInfo {
+				annotation = true
+			}
+		}
+		for _, p := range ln.pairs {
+			if p.val.cls != clsMoney {
+				continue
+			}
+			abs := p.val.fen
+			if abs < 0 {
+				abs = -abs
+			}
+			r, t := c.roleOf(p.label)
+			switch r {
+			case roleSubtotal:
+				subs = append(subs, p.val.fen)
+			case roleDiscount:
+				if !annotation {
+					disc += abs
+				}
+			case roleDiscountTotal:
+				if !hasDiscTotal {
+					discTotal, hasDiscTotal = abs, true
+				}
+			case roleTax:
+				tax += p.val.fen
+			case roleFee:
+				if i >= zoneEnd {
+					fee += p.val.fen
+				}
+			case roleDue:
+				if t != amt.tier {
+					totals = append(totals, p.val.fen)
+				}
+			}
+		}
+	}
+	if hasDiscTotal {
+		disc = discTotal
+	}
+	want := amt.fen
+	fits := func(b int64, loose bool) bool {
+		if b+tax+fee-disc == want || b+fee-disc == want {
+			return true
+		}
+		return loose && (b == want || b-disc == want || b+tax+fee == want)
+	}
+	checked := false
+	if len(items) > 0 {
+		checked = true
+		if fits(itemSum, false) {
+			return items, ""
+		}
+	}
+	for _, s := range subs {
+		checked = true
+		if fits(s, false) {
+			return items, ""
+		}
+	}
+	for _, t := range totals {
+		checked = true
+		if fits(t, true) {
+			return items, ""
+		}
+	}
+	if !checked {
+		return items, ""
+	}
+	base := "items " + FormatFen(itemSum)
+	if len(items) == 0 && len(subs) > 0 {
+		base = "subtotal " + FormatFen(subs[0])
+	} else if len(items) == 0 && len(totals) > 0 {
+		base = "total " + FormatFen(totals[0])
+	}
+	return items, fmt.Sprintf("%s + tax %s + fees %s - discounts %s does not match %s %s",
+		base, FormatFen(tax), FormatFen(fee), FormatFen(disc), strings.TrimSpace(amt.raw), FormatFen(amt.fen))
+}
+
+// hasNameRune reports a letter or CJK character.
+func hasNameRune(s string) bool {
+	for _, r := range s {
+		if unicode.IsLetter(r) && r != 'x' && r != 'X' {
+			return true
+		}
+	}
+	return false
+}
+
+// lineName is the text of a line without amounts, when it can name an item
+// printed on the next line ("6901234567890 可口可乐500ml").
+func lineName(ln *line) string {
+	t := strings.TrimFunc(ln.text, isDecor)
+	if !hasNameRune(t) {
+		return ""
+	}
+	// Drop a leading barcode or item number.
+	if f := strings.Fields(t); len(f) > 1 {
+		if _, err := fmt.Sscan(f[0], new(uint64)); err == nil {
+			t = strings.Join(f[1:], " ")
+		}
+	}
+	return t
+}
+
+// itemOf reads an item line: the name (the text before the trailing run of
+// numbers), the quantity (the first number of that run when there are more)
+// and the amount (the last money value).
+func itemOf(ln *line) (name, qty string, fen int64, ok bool) {
+	last := -1
+	for k := len(ln.pairs) - 1; k >= 0; k-- {
+		if ln.pairs[k].val.cls == clsMoney {
+			last = k
+			break
+		}
+	}
+	if last < 0 {
+		return "", "", 0, false
+	}
+	fen = ln.pairs[last].val.fen
+	start := last
+	for start > 0 && emptyGap(ln.pairs[start].gap) {
+		start--
+	}
+	// pairs[start] opens the trailing run; its gap is the name.
+	name = strings.TrimFunc(ln.pairs[start].gap, func(r rune) bool { return isDecor(r) || r == 'x' || r == '×' })
+	if start < last {
+		qty = ln.pairs[start].val.raw
+	}
+	if start == 0 && name != "" {
+		// "2  Beef Burger 176.00": a leading count is the quantity.
+		if f := strings.Fields(name); len(f) > 1 {
+			if _, d := parseMoney(f[0]); d == 0 && qty == "" {
+				qty, name = f[0], strings.Join(f[1:], " ")
+			}
+		}
+	}
+	if start == 0 && name == "" && start < last {
+		qty = ln.pairs[0].val.raw
+	}
+	if start == 1 && qty == "" && emptyGap(ln.pairs[0].gap) {
+		// "2  Beef Burger 176.00": the line opens with the quantity.
+		if cl := ln.pairs[0].val.cls; cl == clsInt || cl == clsQty {
+			qty = ln.pairs[0].val.raw
+		}
+	}
+	if qty == "" {
+		qty = "1"
+	}
+	name = strings.TrimRight(name, ". ")
+	if name != "" && !hasNameRune(name) {
+		name = ""
+	}
+	return name, qty, fen, true
+}
+
+// emptyGap: only spaces, decoration, units or an "x" between two numbers.
+func emptyGap(g string) bool {
+	for _, r := range g {
+		if isDecor(r) || r == 'x' || r == 'X' || r == '×' || r == '@' || strings.ContainsRune(unitRunes, r) {
+			continue
+		}
+		if r == '$' || r == '¥' || r == '€' {
+			continue
+		}
+		return false
+	}
+	return true
+}

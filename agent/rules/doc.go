@@ -1,0 +1,116 @@
+// Package rules decides, from a receipt's printed lines, whether the
+// receipt is payable, for how much (int64 fen, read exactly from the text,
+// never through floating point), and under which POS order number.
+//
+// The keyword database is data: a JSON rule set, versioned. The built-in
+// defaults (defaults.json, embedded) are returned by Default; a merchant's
+// rules (sent by the server, or `printpay inspect --rules FILE`) are read with
+// Parse and merged over the defaults with Merge. Decide is pure (no I/O, no
+// clock) and bounded: linear in the size of the receipt, at most 2000 lines
+// of 1 KiB and 4000 numbers are read, anything beyond is not payable with a
+// reason.
+//
+// # Reading a line
+//
+// Each line (escpos.Line.Text; columns joined by "\t") is normalised:
+// full-width digits, letters and punctuation become half-width (also in order
+// numbers), the ideographic space becomes a space, ￥ becomes ¥. The line is
+// then cut into (label, value) pairs: a value is a run of ASCII letters,
+// digits and . , - / # $ € ¥ % holding a digit; the text before it, back to
+// the previous value, is its label. Labels are compared compacted: lower
+// case, without spaces (so letter-spaced "合　计" and "T O T A L" match),
+// decoration, dot leaders, "(元)" and currency markers. A value is money when
+// it has one or two decimals ("68.00", "1,280.50", "-5.00") or a currency
+// marker ("68元", "¥68", "RMB 68"); dates, times, phone numbers, codes,
+// counts ("4件", "x2", "1.35kg", "9折") and percentages never are. An amount
+// alone on a line takes the label printed alone on the line above it. A money
+// value with no label of its own after a count or percentage on the same line
+// takes that value's label ("合计: 4件 ¥25.80", "服务费(10%): 20.30").
+//
+// # The decision
+//
+// A receipt is payable when all of these hold:
+//   - no not-payable signal (refund, void, report, kitchen or bar ticket,
+//     takeaway or delivery slip, card slip, tender or paid-by line with a
+//     non-zero amount, payment-method line naming a payment type) shows,
+//     unless the signal is one a keep-payable word (待支付, 未付) cancels;
+//   - an amount-due label is found; the first tier of "amount_due" that has
+//     one decides, and two different amounts in that tier are a conflict;
+//     tiers marked only_without_tender (实付, 实收) count only when no tender
+//     line exists;
+//   - the amount is in the home currency: its marker, and every marker on
+//     the receipt, maps to currency.code ($, HK$, NT$, MOP, € and EUR do not,
+//     unless the merchant maps them);
+//   - the amount is above zero;
+//   - the cross-check passes: when items are listed (an item line's amount is
+//     its line total), or a subtotal or a lower-tier total is printed, one of
+//     them plus tax plus fees minus discounts equals the amount.
+//
+// Otherwise Decision.Reason says why.
+//
+// # Rule set JSON
+//
+// Every key but "version" may be left out of a merchant's rules. Labels are
+// written as printed; they are compacted the same way as the receipt's labels.
+//
+//	{
+//	  "version": "builtin-2026.11.1",
+//	  "currency": {"code": "CNY", "markers": {"¥": "CNY", "元": "CNY", "$": "USD", "HK$": "HKD"}},
+//	  "amount_due": [
+//	    {"labels": ["应收", "应付金额", "待付", "Amount Due", "Balance Due"]},
+//	    {"labels": ["实付", "实收"], "only_without_tender": true},
+//	    {"labels": ["合计", "总计", "消费合计", "TOTAL", "Grand Total"]}
+//	  ],
+//	  "subtotal": ["小计", "原价合计", "Subtotal"],
+//	  "discount": ["优惠", "折扣", "会员折扣", "抹零", "Discount"],
+//	  "discount_total": ["优惠合计"],
+//	  "tax": ["税额", "Tax", "VAT"],
+//	  "fee": ["打包费", "服务费", "茶位费", "餐位费", "Service"],
+//	  "info": ["桌号", "人数", "积分", "会员价", "件数"],
+//	  "info_contains": ["余额", "电话"],
+//	  "category_suffix": ["小计", "合计"],
+//	  "order_no": ["单号", "订单号", "流水号", "Order", "Check"],
+//	  "order_no_weak": ["No", "TR"],
+//	  "order_decoys": ["桌号", "取餐号", "收银员"],
+//	  "tender": {
+//	    "received": ["实收", "收款"],
+//	    "change": ["找零", "Change"],
+//	    "payment_types": ["现金", "微信", "支付宝", "Cash", "Card"],
+//	    "method_labels": ["支付方式", "Payment"]
+//	  },
+//	  "not_payable": [
+//	    {"reason": "refund or void", "titles": ["退款单", "作废"], "exact": ["refund", "void"]},
+//	    {"reason": "already paid", "labels": ["微信支付", "已付", "Paid"], "titles": ["已支付"],
+//	     "except": ["未付"], "keep_cancels": true}
+//	  ],
+//	  "keep_payable": ["待支付", "未付"]
+//	}
+//
+// What each key means:
+//   - amount_due: tiers of amount-due labels, by precedence.
+//   - subtotal, discount, discount_total, tax, fee: the cross-check's terms;
+//     labels ending in a category_suffix that are not listed anywhere
+//     ("热菜小计", "酒水合计") are per-category sums and ignored.
+//   - info: labels whose numbers are never amounts or items (decoys);
+//     info_contains: the same for any label containing the word.
+//   - order_no: order-number labels, tried first; order_no_weak only when no
+//     strong label is found; order_decoys never give an order number.
+//   - tender: see the decision above. A received line (实收 100.00) is a
+//     tender line when it names a payment type or the receipt has a change
+//     line.
+//   - not_payable: signals, each with a reason and its forms: "labels" (a
+//     label containing the word, with a non-zero amount), "titles" (a line
+//     with no amount, at most six characters longer than the word, containing
+//     it: "厨房单", "*** 作废 ***"), "exact" (the whole compacted line),
+//     "contains" (anywhere), "except" (lines containing these never show the
+//     signal), "keep_cancels" (a keep-payable word on the receipt cancels the
+//     signal).
+//   - keep_payable: words that keep a receipt payable despite paid-by lines.
+//
+// # Merging
+//
+// Merge adds the merchant's labels to the built-in lists, tier by tier and
+// signal by signal (by reason); a marker maps to the merchant's currency
+// ("$": "CNY" for a till that prints $ for yuan); "remove": [labels] drops
+// built-in labels. The version becomes the merchant's.
+package rules

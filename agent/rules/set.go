@@ -1,0 +1,438 @@
+package rules
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+)
+
+//go:embed defaults.json
+var defaultsJSON []byte
+
+// ErrInvalid is wrapped by every error Parse returns.
+var ErrInvalid = errors.New("rules: invalid rule set")
+
+// Set is a rule set: the labels by role and the signals that make a receipt
+// not payable. Its JSON form is documented in the package comment. A Set is
+// immutable once built; it is safe for concurrent use.
+type Set struct {
+	Version  string   `json:"version"`
+	Currency Currency `json:"currency"`
+	// AmountDue lists the amount-due labels by precedence: the first tier
+	// with a match decides.
+	AmountDue      []Tier   `json:"amount_due"`
+	Subtotal       []string `json:"subtotal,omitempty"`
+	Discount       []string `json:"discount,omitempty"`
+	DiscountTotal  []string `json:"discount_total,omitempty"`
+	Tax            []string `json:"tax,omitempty"`
+	Fee            []string `json:"fee,omitempty"`
+	Info           []string `json:"info,omitempty"`
+	InfoContains   []string `json:"info_contains,omitempty"`
+	CategorySuffix []string `json:"category_suffix,omitempty"`
+	OrderNo        []string `json:"order_no,omitempty"`
+	OrderNoWeak    []string `json:"order_no_weak,omitempty"`
+	OrderDecoys    []string `json:"order_decoys,omitempty"`
+	Tender         Tender   `json:"tender"`
+	NotPayable     []Signal `json:"not_payable,omitempty"`
+	KeepPayable    []string `json:"keep_payable,omitempty"`
+	// Remove drops labels from every list when this set is merged over
+	// another (a merchant overlay taking a built-in label out).
+	Remove []string `json:"remove,omitempty"`
+
+	once sync.Once
+	c    *compiled
+}
+
+// Currency is the currency a QR can be made for, and what the markers printed
+// beside amounts mean.
+type Currency struct {
+	Code    string            `json:"code"`
+	Markers map[string]string `json:"markers"`
+}
+
+// Tier is one precedence level of amount-due labels.
+type Tier struct {
+	Labels []string `json:"labels"`
+	// OnlyWithoutTender: these labels (实付, 实收) count only when the
+	// receipt has no tender line.
+	OnlyWithoutTender bool `json:"only_without_tender,omitempty"`
+}
+
+// Tender describes payment lines.
+type Tender struct {
+	// Received labels (实收, 收款) make a tender line when their amount is
+	// not zero and the line names a payment type or the receipt has a
+	// change line.
+	Received     []string `json:"received,omitempty"`
+	Change       []string `json:"change,omitempty"`
+	PaymentTypes []string `json:"payment_types,omitempty"`
+	// MethodLabels (支付方式) followed by a payment type mark a paid receipt.
+	MethodLabels []string `json:"method_labels,omitempty"`
+}
+
+// Signal is one reason a receipt is not payable and the ways it shows.
+type Signal struct {
+	Reason string `json:"reason"`
+	// Labels: a label containing one of these, with a non-zero amount.
+	Labels []string `json:"labels,omitempty"`
+	// Titles: a short line (at most 6 more characters, no amount) containing
+	// one of these.
+	Titles []string `json:"titles,omitempty"`
+	// Exact: a whole line, compacted (lower-case, no spaces or decoration).
+	Exact []string `json:"exact,omitempty"`
+	// Contains: anywhere in a line.
+	Contains []string `json:"contains,omitempty"`
+	// Except: a line containing one of these never shows this signal.
+	Except []string `json:"except,omitempty"`
+	// KeepCancels: a keep-payable word (待支付, 未付) on the receipt cancels
+	// this signal.
+	KeepCancels bool `json:"keep_cancels,omitempty"`
+}
+
+var (
+	defaultOnce sync.Once
+	defaultSet  *Set
+)
+
+// Default returns the built-in rule set. The same *Set is returned on every
+// call; callers must not modify it.
+func Default() *Set {
+	defaultOnce.Do(func() {
+		s, err := Parse(defaultsJSON)
+		if err != nil {
+			panic("rules: built-in defaults: " + err.Error())
+		}
+		defaultSet = s
+	})
+	return defaultSet
+}
+
+// Parse reads a rule set in the JSON form of the package comment. Unknown
+// keys are errors, so a misspelt key is not silently ignored.
+func Parse(data []byte) (*Set, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	s := new(Set)
+	if err := dec.Decode(s); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%w: data after the JSON object", ErrInvalid)
+	}
+	if err := s.validate(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Set) validate() error {
+	if strings.TrimSpace(s.Version) == "" {
+		return fmt.Errorf("%w: version is required", ErrInvalid)
+	}
+	for k, v := range s.Currency.Markers {
+		if k == "" || v == "" {
+			return fmt.Errorf("%w: currency marker %q maps to %q", ErrInvalid, k, v)
+		}
+	}
+	for i, t := range s.AmountDue {
+		if len(t.Labels) == 0 {
+			return fmt.Errorf("%w: amount_due tier %d has no labels", ErrInvalid, i)
+		}
+	}
+	for i, sg := range s.NotPayable {
+		if sg.Reason == "" {
+			return fmt.Errorf("%w: not_payable[%d] has no reason", ErrInvalid, i)
+		}
+	}
+	return nil
+}
+
+// Merge returns a new set: s with over's labels added (a merchant's rules
+// over the built-in ones). over's version and currency code replace s's when
+// set; its currency markers are added, replacing s's meaning of the same
+// marker (map "$" to "CNY" for a till that prints $ for yuan); its tiers are
+// appended to s's tier of the same index; its signals join s's signal of the
+// same reason or are added; then every label in over.Remove is dropped.
+func (s *Set) Merge(over *Set) *Set {
+	if over == nil {
+		return s.clone()
+	}
+	m := s.clone()
+	if over.Version != "" {
+		m.Version = over.Version
+	}
+	if over.Currency.Code != "" {
+		m.Currency.Code = over.Currency.Code
+	}
+	for k, v := range over.Currency.Markers {
+		m.Currency.Markers[k] = v
+	}
+	for i, t := range over.AmountDue {
+		if i < len(m.AmountDue) {
+			m.AmountDue[i].Labels = union(m.AmountDue[i].Labels, t.Labels)
+			m.AmountDue[i].OnlyWithoutTender = m.AmountDue[i].OnlyWithoutTender || t.OnlyWithoutTender
+		} else {
+			m.AmountDue = append(m.AmountDue, Tier{Labels: union(nil, t.Labels), OnlyWithoutTender: t.OnlyWithoutTender})
+		}
+	}
+	m.Subtotal = union(m.Subtotal, over.Subtotal)
+	m.Discount = union(m.Discount, over.Discount)
+	m.DiscountTotal = union(m.DiscountTotal, over.DiscountTotal)
+	m.Tax = union(m.Tax, over.Tax)
+	m.Fee = union(m.Fee, over.Fee)
+	m.Info = union(m.Info, over.Info)
+	m.InfoContains = union(m.InfoContains, over.InfoContains)
+	m.CategorySuffix = union(m.CategorySuffix, over.CategorySuffix)
+	m.OrderNo = union(m.OrderNo, over.OrderNo)
+	m.OrderNoWeak = union(m.OrderNoWeak, over.OrderNoWeak)
+	m.OrderDecoys = union(m.OrderDecoys, over.OrderDecoys)
+	m.Tender.Received = union(m.Tender.Received, over.Tender.Received)
+	m.Tender.Change = union(m.Tender.Change, over.Tender.Change)
+	m.Tender.PaymentTypes = union(m.Tender.PaymentTypes, over.Tender.PaymentTypes)
+	m.Tender.MethodLabels = union(m.Tender.MethodLabels, over.Tender.MethodLabels)
+	m.KeepPayable = union(m.KeepPayable, over.KeepPayable)
+	for _, sg := range over.NotPayable {
+		found := false
+		for i := range m.NotPayable {
+			if m.NotPayable[i].Reason == sg.Reason {
+				t := &m.NotPayable[i]
+				t.Labels = union(t.Labels, sg.Labels)
+				t.Titles = union(t.Titles, sg.Titles)
+				t.Exact = union(t.Exact, sg.Exact)
+				t.Contains = union(t.Contains, sg.Contains)
+				t.Except = union(t.Except, sg.Except)
+				t.KeepCancels = t.KeepCancels || sg.KeepCancels
+				found = true
+				break
+			}
+		}
+		if !found {
+			m.NotPayable = append(m.NotPayable, cloneSignal(sg))
+		}
+	}
+	if len(over.Remove) > 0 {
+		m.remove(over.Remove)
+	}
+	return m
+}
+
+func (s *Set) clone() *Set {
+	m := &Set{
+		Version:        s.Version,
+		Currency:       Currency{Code: s.Currency.Code, Markers: make(map[string]string, len(s.Currency.Markers))},
+		Subtotal:       union(nil, s.Subtotal),
+		Discount:       union(nil, s.Discount),
+		DiscountTotal:  union(nil, s.DiscountTotal),
+		Tax:            union(nil, s.Tax),
+		Fee:            union(nil, s.Fee),
+		Info:           union(nil, s.Info),
+		InfoContains:   union(nil, s.InfoContains),
+		CategorySuffix: union(nil, s.CategorySuffix),
+		OrderNo:        union(nil, s.OrderNo),
+		OrderNoWeak:    union(nil, s.OrderNoWeak),
+		OrderDecoys:    union(nil, s.OrderDecoys),
+		Tender: Tender{
+			Received:     union(nil, s.Tender.Received),
+			Change:       union(nil, s.Tender.Change),
+			PaymentTypes: union(nil, s.Tender.PaymentTypes),
+			MethodLabels: union(nil, s.Tender.MethodLabels),
+		},
+		KeepPayable: union(nil, s.KeepPayable),
+	}
+	for k, v := range s.Currency.Markers {
+		m.Currency.Markers[k] = v
+	}
+	for _, t := range s.AmountDue {
+		m.AmountDue = append(m.AmountDue, Tier{Labels: union(nil, t.Labels), OnlyWithoutTender: t.OnlyWithoutTender})
+	}
+	for _, sg := range s.NotPayable {
+		m.NotPayable = append(m.NotPayable, cloneSignal(sg))
+	}
+	return m
+}
+
+func cloneSignal(sg Signal) Signal {
+	return Signal{
+		Reason:      sg.Reason,
+		Labels:      union(nil, sg.Labels),
+		Titles:      union(nil, sg.Titles),
+		Exact:       union(nil, sg.Exact),
+		Contains:    union(nil, sg.Contains),
+		Except:      union(nil, sg.Except),
+		KeepCancels: sg.KeepCancels,
+	}
+}
+
+func (s *Set) remove(labels []string) {
+	drop := make(map[string]bool, len(labels))
+	for _, l := range labels {
+		drop[l] = true
+		drop[compactLabel(normalize(l))] = true
+	}
+	f := func(list []string) []string {
+		out := list[:0]
+		for _, l := range list {
+			if !drop[l] {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	for i := range s.AmountDue {
+		s.AmountDue[i].Labels = f(s.AmountDue[i].Labels)
+	}
+	s.Subtotal, s.Discount, s.DiscountTotal = f(s.Subtotal), f(s.Discount), f(s.DiscountTotal)
+	s.Tax, s.Fee, s.Info, s.InfoContains = f(s.Tax), f(s.Fee), f(s.Info), f(s.InfoContains)
+	s.CategorySuffix, s.OrderNo, s.OrderNoWeak, s.OrderDecoys = f(s.CategorySuffix), f(s.OrderNo), f(s.OrderNoWeak), f(s.OrderDecoys)
+	s.Tender.Received, s.Tender.Change = f(s.Tender.Received), f(s.Tender.Change)
+	s.Tender.PaymentTypes, s.Tender.MethodLabels = f(s.Tender.PaymentTypes), f(s.Tender.MethodLabels)
+	s.KeepPayable = f(s.KeepPayable)
+	for i := range s.NotPayable {
+		sg := &s.NotPayable[i]
+		sg.Labels, sg.Titles, sg.Exact, sg.Contains = f(sg.Labels), f(sg.Titles), f(sg.Exact), f(sg.Contains)
+	}
+	for k := range s.Currency.Markers {
+		if drop[k] {
+			delete(s.Currency.Markers, k)
+		}
+	}
+}
+
+func union(a, b []string) []string {
+	out := make([]string, 0, len(a)+len(b))
+	seen := make(map[string]bool, len(a)+len(b))
+	for _, l := range append(append([]string(nil), a...), b...) {
+		if !seen[l] {
+			seen[l] = true
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// role is what a label means.
+type role uint8
+
+const (
+	roleNone role = iota
+	roleInfo
+	roleDue // with tier
+	roleSubtotal
+	roleDiscount
+	roleDiscountTotal
+	roleTax
+	roleFee
+	roleCategory
+)
+
+// compiled is a Set prepared for lookups.
+type compiled struct {
+	home      string
+	markers   map[string]string // upper-cased marker -> currency code
+	roles     map[string]role
+	tiers     map[string]int
+	onlyNoTnd []bool
+	infoCont  []string
+	catSuffix []string
+	order     map[string]bool
+	orderWeak map[string]bool
+	decoys    map[string]bool
+	received  []string
+	change    map[string]bool
+	payTypes  []string
+	methods   []string
+	keep      []string
+	signals   []compiledSignal
+}
+
+type compiledSignal struct {
+	Signal
+	titles []string // compacted
+	exact  map[string]bool
+}
+
+func key(l string) string { return compactLabel(normalize(l)) }
+
+func keys(list []string) []string {
+	out := make([]string, 0, len(list))
+	for _, l := range list {
+		if k := key(l); k != "" {
+			out = append(out, k)
+		}
+	}
+	// Longest first, so that contains-matching reports the most specific.
+	sort.SliceStable(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	return out
+}
+
+func set(list []string) map[string]bool {
+	m := make(map[string]bool, len(list))
+	for _, k := range keys(list) {
+		m[k] = true
+	}
+	return m
+}
+
+func (s *Set) compiled() *compiled {
+	s.once.Do(func() { s.c = s.compile() })
+	return s.c
+}
+
+func (s *Set) compile() *compiled {
+	c := &compiled{
+		home:      strings.ToUpper(s.Currency.Code),
+		markers:   make(map[string]string),
+		roles:     make(map[string]role),
+		tiers:     make(map[string]int),
+		infoCont:  keys(s.InfoContains),
+		catSuffix: keys(s.CategorySuffix),
+		order:     set(s.OrderNo),
+		orderWeak: set(s.OrderNoWeak),
+		decoys:    set(s.OrderDecoys),
+		received:  keys(s.Tender.Received),
+		change:    set(s.Tender.Change),
+		payTypes:  keys(s.Tender.PaymentTypes),
+		methods:   keys(s.Tender.MethodLabels),
+		keep:      keys(s.KeepPayable),
+	}
+	if c.home == "" {
+		c.home = "CNY"
+	}
+	for k, v := range s.Currency.Markers {
+		c.markers[strings.ToUpper(normalize(k))] = strings.ToUpper(v)
+	}
+	add := func(list []string, r role) {
+		for _, k := range keys(list) {
+			if _, dup := c.roles[k]; !dup {
+				c.roles[k] = r
+			}
+		}
+	}
+	for i, t := range s.AmountDue {
+		for _, k := range keys(t.Labels) {
+			if _, dup := c.tiers[k]; !dup {
+				c.tiers[k] = i
+			}
+		}
+		c.onlyNoTnd = append(c.onlyNoTnd, t.OnlyWithoutTender)
+	}
+	add(s.DiscountTotal, roleDiscountTotal)
+	add(s.Subtotal, roleSubtotal)
+	add(s.Discount, roleDiscount)
+	add(s.Tax, roleTax)
+	add(s.Fee, roleFee)
+	add(s.Info, roleInfo)
+	for _, sg := range s.NotPayable {
+		cs := compiledSignal{Signal: sg, titles: keys(sg.Titles), exact: set(sg.Exact)}
+		cs.Labels = keys(sg.Labels)
+		cs.Contains = keys(sg.Contains)
+		cs.Except = keys(sg.Except)
+		c.signals = append(c.signals, cs)
+	}
+	return c
+}

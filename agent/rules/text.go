@@ -1,0 +1,548 @@
+package rules
+
+// Reading one printed line: normalisation to half-width, the split into
+// label/value pairs, and the exact parse of amounts into fen.
+//
+// A line such as "件数: 9     小计: 173.90" or "合　计：￥１２８．００" becomes
+// pairs of (label, value):
+//
+//	"件数: 9     小计: 173.90" -> ("件数", 9 int) ("小计", 173.90 money)
+//	"合计：4件  ￥25.80"       -> ("合计", 4 qty) ("合计", 25.80 money ¥)
+//
+// A value is a maximal run of word characters (ASCII letters and digits and
+// . , - / _ # $ € ¥ % * +, and ':' between two digits) that holds a digit; the
+// text between two values is the label of the second. Values are classified
+// so that dates, times, phone numbers, codes and quantities never count as
+// money.
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// class says what a value is.
+type class uint8
+
+const (
+	clsCode  class = iota // letters with digits, separators, leading zeros: order numbers, phones, dates
+	clsInt                // a plain integer with no currency marker
+	clsMoney              // an amount: 1 or 2 decimals, or an integer with a currency marker
+	clsQty                // a quantity: 2x, x2, 1.35kg, 4件, 9折, or 3+ decimals
+	clsPct                // 10%
+)
+
+type value struct {
+	raw    string // as printed, normalised
+	cls    class
+	fen    int64  // money: the amount; int: the integer × 100
+	marker string // currency marker attached to the value ("" when none)
+	hash   bool   // printed with a leading '#'
+}
+
+type pair struct {
+	gap   string // the text between the previous value and this one, as printed
+	raw   string // label text as printed (trimmed; inherited for "合计 2 68.00")
+	label string // compact label: lower-case, no spaces or decoration
+	val   value
+}
+
+// line is one printed line, read.
+type line struct {
+	text    string // normalised text
+	compact string // lower-case letters, digits and CJK only
+	pairs   []pair
+	tail    string // compact text after the last value (or the whole line when it has none)
+	markers []string
+	money   int // how many money values
+	prose   bool // has text other than labels of values (name words between values count)
+}
+
+// Bounds that keep Decide linear and small on hostile input.
+const (
+	maxLines      = 2000 // lines per receipt
+	maxLineBytes  = 1024 // longer lines are cut
+	maxValues     = 4000 // values per receipt
+	maxMoneyDigit = 12   // digits before the decimal point (10^12 fen is far above any bill)
+)
+
+// normalize maps full-width ASCII to half-width, ideographic space to space,
+// ￥ to ¥, the minus sign to '-', and control characters (but HT) to space.
+func normalize(s string) string {
+	if len(s) > maxLineBytes {
+		cut := maxLineBytes
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+	}
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x80 || (c < 0x20 && c != '\t') || c == 0x7f {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch {
+		case r >= 0xFF01 && r <= 0xFF5E:
+			r -= 0xFEE0
+		case r == 0x3000:
+			r = ' '
+		case r == 0xFFE5:
+			r = '¥'
+		case r == 0x2212 || r == 0xFE63 || r == 0x2013:
+			r = '-'
+		case r == '\t':
+		case r < 0x20 || r == 0x7f || r == utf8.RuneError:
+			r = ' '
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isWordRune(r rune) bool {
+	switch {
+	case r >= '0' && r <= '9', r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
+		return true
+	}
+	switch r {
+	case '.', ',', '-', '/', '_', '#', '$', '€', '¥', '%', '*', '+':
+		return true
+	}
+	return false
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// unitRunes follow a number to make it a count, not money.
+const unitRunes = "件个份位人杯瓶只次张斤克盒包袋支罐箱枚碗串条块台桌折"
+
+// decoration is stripped from both ends of labels and removed from compact
+// lines.
+func isDecor(r rune) bool {
+	if unicode.IsSpace(r) {
+		return true
+	}
+	return strings.ContainsRune(":：.。,，;；-—_=*#|/\\~·•()（）[]【】<>《》{}\"'!！?？+、…", r)
+}
+
+// markerPrefixes are tried longest first on values and at the end of labels.
+var markerPrefixes = []string{"MOP$", "US$", "HK$", "NT$", "RMB", "CNY", "USD", "HKD", "NTD", "TWD", "MOP", "EUR", "¥", "$", "€"}
+
+// markerSuffixes are tried on values and at the start of the text after a value.
+var markerSuffixes = []string{"RMB", "CNY", "EUR", "USD", "HKD", "MOP", "元", "€", "¥", "$"}
+
+func hasPrefixFold(s, p string) bool {
+	return len(s) >= len(p) && strings.EqualFold(s[:len(p)], p)
+}
+
+func hasSuffixFold(s, p string) bool {
+	return len(s) >= len(p) && strings.EqualFold(s[len(s)-len(p):], p)
+}
+
+// parseMoney reads an unsigned amount: digits (optionally grouped by commas
+// in threes) with 0, 1 or 2 decimals. decimals is -1 when s is not such an
+// amount, and 3 for a number with more decimals (a weight or a unit price).
+func parseMoney(s string) (fen int64, decimals int) {
+	if s == "" || !isDigit(s[0]) {
+		return 0, -1
+	}
+	intPart, frac, hasDot := strings.Cut(s, ".")
+	if hasDot && (frac == "" || strings.ContainsAny(frac, ".,")) {
+		return 0, -1
+	}
+	// Integer part: plain digits or 1-3 digits then ",ddd" groups.
+	var n int64
+	digits := 0
+	if strings.IndexByte(intPart, ',') >= 0 {
+		groups := strings.Split(intPart, ",")
+		if len(groups[0]) == 0 || len(groups[0]) > 3 {
+			return 0, -1
+		}
+		for i, g := range groups {
+			if i > 0 && len(g) != 3 {
+				return 0, -1
+			}
+			for j := 0; j < len(g); j++ {
+				if !isDigit(g[j]) {
+					return 0, -1
+				}
+				n = n*10 + int64(g[j]-'0')
+				digits++
+			}
+		}
+	} else {
+		for j := 0; j < len(intPart); j++ {
+			if !isDigit(intPart[j]) {
+				return 0, -1
+			}
+			n = n*10 + int64(intPart[j]-'0')
+			digits++
+		}
+	}
+	if digits == 0 || digits > maxMoneyDigit {
+		return 0, -1
+	}
+	for j := 0; j < len(frac); j++ {
+		if !isDigit(frac[j]) {
+			return 0, -1
+		}
+	}
+	switch len(frac) {
+	case 0:
+		return n * 100, 0
+	case 1:
+		return n*100 + int64(frac[0]-'0')*10, 1
+	case 2:
+		return n*100 + int64(frac[0]-'0')*10 + int64(frac[1]-'0'), 2
+	}
+	return 0, 3
+}
+
+// FormatFen prints an amount the way receipts do: "-1234.50".
+func FormatFen(fen int64) string {
+	neg := fen < 0
+	u := uint64(fen)
+	if neg {
+		u = uint64(-fen)
+	}
+	var buf [24]byte
+	i := len(buf)
+	frac := u % 100
+	u /= 100
+	buf[i-1] = byte('0' + frac%10)
+	buf[i-2] = byte('0' + frac/10)
+	buf[i-3] = '.'
+	i -= 3
+	for {
+		i--
+		buf[i] = byte('0' + u%10)
+		u /= 10
+		if u == 0 {
+			break
+		}
+	}
+	if neg {
+		i--
+		buf[i] = '-'
+	}
+	return string(buf[i:])
+}
+
+// ParseAmount reads one printed amount ("¥1,280.50", "-5.00", "６８．００",
+// "68元", "RMB 12") into fen and its currency marker. ok is false for
+// anything that is not exactly one amount.
+func ParseAmount(s string) (fen int64, marker string, ok bool) {
+	s = strings.TrimSpace(normalize(s))
+	if s == "" {
+		return 0, "", false
+	}
+	// A marker separated by one space ("RMB 12.00", "12.00 EUR") joins the number.
+	if i := strings.IndexByte(s, ' '); i >= 0 {
+		a, b := s[:i], strings.TrimSpace(s[i+1:])
+		if strings.IndexByte(b, ' ') >= 0 {
+			return 0, "", false
+		}
+		s = a + b
+	}
+	v, ok := classify(s)
+	if !ok || v.cls != clsMoney && v.cls != clsInt {
+		return 0, "", false
+	}
+	return v.fen, v.marker, true
+}
+
+// classify reads one word holding a digit. The '元' suffix is handled by the
+// caller, since it is not a word rune.
+func classify(w string) (value, bool) {
+	v := value{raw: w}
+	s := w
+	neg := false
+	// A trailing 元 when called from ParseAmount.
+	if strings.HasSuffix(s, "元") {
+		s = strings.TrimSuffix(s, "元")
+		v.marker = "元"
+	}
+	for k := 0; k < 3 && s != ""; k++ {
+		switch {
+		case s[0] == '-' || s[0] == '+':
+			neg = neg || s[0] == '-'
+			s = s[1:]
+			continue
+		case s[0] == '#':
+			v.hash = true
+			s = s[1:]
+			continue
+		}
+		found := false
+		for _, m := range markerPrefixes {
+			if hasPrefixFold(s, m) {
+				v.marker = strings.ToUpper(m)
+				s = s[len(m):]
+				found = true
+				break
+			}
+		}
+		if !found {
+			break
+		}
+	}
+	for _, m := range markerSuffixes {
+		if m == "元" {
+			continue
+		}
+		if hasSuffixFold(s, m) && len(s) > len(m) && isDigit(s[len(s)-len(m)-1]) {
+			v.marker = strings.ToUpper(m)
+			s = s[:len(s)-len(m)]
+			break
+		}
+	}
+	if s == "" || strings.IndexFunc(s, func(r rune) bool { return r >= '0' && r <= '9' }) < 0 {
+		return v, false
+	}
+	if v.hash {
+		v.cls = clsCode
+		return v, true
+	}
+	if strings.HasSuffix(s, "%") {
+		if _, d := parseMoney(s[:len(s)-1]); d >= 0 {
+			v.cls = clsPct
+			return v, true
+		}
+		v.cls = clsCode
+		return v, true
+	}
+	// Quantities: x2, ×2, *2, 2x, 1.35kg, 3pcs.
+	if s[0] == 'x' || s[0] == 'X' || s[0] == '*' {
+		if _, d := parseMoney(s[1:]); d >= 0 && !neg {
+			v.cls = clsQty
+			v.raw = s[1:]
+			return v, true
+		}
+	}
+	if i := strings.IndexFunc(s, func(r rune) bool { return !(r >= '0' && r <= '9' || r == '.') }); i > 0 {
+		unit := strings.ToLower(s[i:])
+		switch unit {
+		case "x", "kg", "g", "pcs", "pc", "lb", "lbs", "oz", "l", "ml":
+			if _, d := parseMoney(s[:i]); d >= 0 {
+				v.cls = clsQty
+				v.raw = s[:i]
+				return v, true
+			}
+		}
+	}
+	fen, d := parseMoney(s)
+	switch {
+	case d < 0:
+		v.cls = clsCode
+		return v, true
+	case d == 3:
+		v.cls = clsQty
+		return v, true
+	case d == 0 && v.marker == "":
+		if len(s) > 1 && s[0] == '0' {
+			v.cls = clsCode // "0012" is a number, not an amount
+			return v, true
+		}
+		v.cls = clsInt
+	default:
+		v.cls = clsMoney
+	}
+	if neg {
+		fen = -fen
+	}
+	v.fen = fen
+	return v, true
+}
+
+// compactLabel turns a label as printed into its lookup key: lower-case, no
+// spaces, decoration, dot leaders, "(元)" or trailing currency markers.
+func compactLabel(s string) string {
+	if s == "" {
+		return ""
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		if unicode.IsSpace(r) {
+			continue
+		}
+		if r < 0x80 {
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	k := b.String()
+	for _, suf := range []string{"(元)", "[元]", "(rmb)", "(¥)", "(cny)", "(￥)"} {
+		k = strings.ReplaceAll(k, suf, "")
+	}
+	k = strings.TrimFunc(k, isDecor)
+	k = strings.TrimLeftFunc(k, func(r rune) bool { return strings.ContainsRune(unitRunes, r) || isDecor(r) })
+	return k
+}
+
+// compactText keeps lower-case letters, digits and CJK characters only.
+func compactText(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		if isDecor(r) || r == '$' || r == '€' || r == '¥' || r == '%' {
+			continue
+		}
+		if r < 0x80 {
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// readLine splits a normalised line into pairs. budget is the number of values
+// still allowed; readLine returns how many it used.
+func readLine(text string, budget int) (line, int) {
+	ln := line{text: text}
+	var label strings.Builder
+	used := 0
+	i := 0
+	flush := func(v value) {
+		gap := label.String()
+		raw := strings.TrimSpace(gap)
+		// A marker at the end of the label belongs to the value: "TOTAL EUR 8.20", "¥ 68.00".
+		if v.marker == "" {
+			for _, m := range markerPrefixes {
+				if hasSuffixFold(raw, m) {
+					before := raw[:len(raw)-len(m)]
+					if m != "$" && m != "€" && m != "¥" && before != "" && !strings.HasSuffix(before, " ") && isASCIILetterEnd(before) {
+						continue // "PRICE" does not end in "CE"… guard letters glued to letters
+					}
+					v.marker = strings.ToUpper(m)
+					raw = strings.TrimSpace(before)
+					break
+				}
+			}
+			if v.marker != "" && v.cls == clsInt {
+				v.cls = clsMoney
+			}
+		}
+		if v.marker != "" {
+			ln.markers = append(ln.markers, v.marker)
+		}
+		if v.cls == clsMoney {
+			ln.money++
+		}
+		ln.pairs = append(ln.pairs, pair{gap: gap, raw: raw, label: compactLabel(raw), val: v})
+		label.Reset()
+	}
+	for i < len(text) {
+		r, size := utf8.DecodeRuneInString(text[i:])
+		if !isWordRune(r) {
+			label.WriteString(text[i : i+size])
+			i += size
+			continue
+		}
+		// A word: extend over word runes, and ':' between digits (times).
+		j := i
+		for j < len(text) {
+			r2, s2 := utf8.DecodeRuneInString(text[j:])
+			if isWordRune(r2) {
+				j += s2
+				continue
+			}
+			if r2 == ':' && j > i && isDigit(text[j-1]) && j+1 < len(text) && isDigit(text[j+1]) {
+				j += s2
+				continue
+			}
+			break
+		}
+		word := text[i:j]
+		// "No.123", "TR#011534": the letters are a label.
+		if k := splitLetterPrefix(word); k > 0 {
+			label.WriteString(word[:k])
+			word = word[k:]
+			i += k
+		}
+		if strings.IndexFunc(word, func(r rune) bool { return r >= '0' && r <= '9' }) < 0 || used >= budget {
+			label.WriteString(word)
+			i = j
+			continue
+		}
+		v, ok := classify(word)
+		if !ok {
+			label.WriteString(word)
+			i = j
+			continue
+		}
+		if strings.ContainsRune(word, ':') {
+			v.cls = clsCode // a time
+		}
+		// What follows the word: 元 or a currency code makes it money, a unit a count.
+		rest := text[j:]
+		if v.marker == "" && (v.cls == clsInt || v.cls == clsMoney) {
+			for _, m := range markerSuffixes {
+				t := strings.TrimLeft(rest, " ")
+				if len(rest)-len(t) > 1 {
+					break
+				}
+				if hasPrefixFold(t, m) && (len(t) == len(m) || !isASCIILetter(t[len(m)])) {
+					v.marker = strings.ToUpper(m)
+					if v.cls == clsInt {
+						v.cls = clsMoney
+					}
+					j += len(rest) - len(t) + len(m)
+					break
+				}
+			}
+		}
+		if v.marker == "" && (v.cls == clsInt || v.cls == clsMoney) {
+			if r3, _ := utf8.DecodeRuneInString(rest); r3 != utf8.RuneError && strings.ContainsRune(unitRunes, r3) {
+				v.cls = clsQty
+			}
+		}
+		flush(v)
+		used++
+		i = j
+	}
+	ln.tail = compactText(label.String())
+	// Inherit: a money value with an empty label after a count, percentage or
+	// integer on the same line takes that value's label ("合计 2 68.00",
+	// "服务费(10%): 20.30", "合计: 4件 ¥25.80").
+	for k := 1; k < len(ln.pairs); k++ {
+		p := &ln.pairs[k]
+		if p.label != "" || p.val.cls != clsMoney {
+			continue
+		}
+		if q := ln.pairs[k-1]; q.val.cls != clsMoney && q.val.cls != clsCode {
+			p.label = q.label
+			p.raw = q.raw
+		}
+	}
+	ln.compact = compactText(text)
+	return ln, used
+}
+
+func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+func isASCIILetterEnd(s string) bool { return s != "" && isASCIILetter(s[len(s)-1]) }
+
+// splitLetterPrefix returns the length of a letter prefix ended by '.' or '#'
+// and followed by a digit ("No.12" -> 3, "TR#0115" -> 3), or 0.
+func splitLetterPrefix(w string) int {
+	k := 0
+	for k < len(w) && isASCIILetter(w[k]) {
+		k++
+	}
+	if k == 0 || k > 8 || k+1 >= len(w) {
+		return 0
+	}
+	if (w[k] == '.' || w[k] == '#') && isDigit(w[k+1]) {
+		return k + 1
+	}
+	return 0
+}

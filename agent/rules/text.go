@@ -54,7 +54,7 @@ type line struct {
 	pairs   []pair
 	tail    string // compact text after the last value (or the whole line when it has none)
 	markers []string
-	money   int // how many money values
+	money   int  // how many money values
 	prose   bool // has text other than labels of values (name words between values count)
 }
 

@@ -72,3 +72,22 @@ func (id DeviceID) Model() string { return id.first("MDL", "MODEL") }
 
 // CommandSet returns CMD or COMMAND SET.
 func (id DeviceID) CommandSet() string { return id.first("CMD", "COMMAND SET") }
+
+// PortStatus decodes the one-byte port status of the USB printer class
+// (GET_PORT_STATUS) and of Linux usblp (LPGETSTATUS), both IEEE 1284
+// status lines:
+//
+//	bit 5  paper empty
+//	bit 4  selected (online)
+//	bit 3  not error
+func PortStatus(b byte) Status {
+	switch {
+	case b&0x20 != 0:
+		return Status{State: StatePaperOut, Detail: "port status reports paper empty"}
+	case b&0x08 == 0:
+		return Status{State: StateError, Detail: "port status reports an error"}
+	case b&0x10 == 0:
+		return Status{State: StateOffline, Detail: "port status reports not selected"}
+	}
+	return Status{State: StateOnline}
+}

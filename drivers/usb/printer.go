@@ -233,7 +233,7 @@ func (p *printer) Status(ctx context.Context) (drivers.Status, error) {
 	if err != nil || n != 1 {
 		return p.cache.Get(), nil // not every printer answers; the cache still counts
 	}
-	ps := portStatus(b[0])
+	ps := drivers.PortStatus(b[0])
 	cur := p.cache.Get()
 	if ps.State != drivers.StateOnline && ps.State != cur.State {
 		p.cache.Set(ps)

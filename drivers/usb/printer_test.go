@@ -310,8 +310,8 @@ func TestPortStatus(t *testing.T) {
 		0x10: drivers.StateError,
 		0x08: drivers.StateOffline,
 	} {
-		if got := portStatus(b).State; got != want {
-			t.Errorf("portStatus(%#x) = %v, want %v", b, got, want)
+		if got := drivers.PortStatus(b).State; got != want {
+			t.Errorf("PortStatus(%#x) = %v, want %v", b, got, want)
 		}
 	}
 }

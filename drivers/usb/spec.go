@@ -53,20 +53,3 @@ func (s spec) String() string {
 	}
 	return fmt.Sprintf("%04x:%04x", s.vid, s.pid)
 }
-
-// portStatus decodes the GET_PORT_STATUS byte (USB Printer Class §4.2.2):
-//
-//	bit 5  paper empty
-//	bit 4  selected (online)
-//	bit 3  not error
-func portStatus(b byte) drivers.Status {
-	switch {
-	case b&0x20 != 0:
-		return drivers.Status{State: drivers.StatePaperOut, Detail: "usb: port status reports paper empty"}
-	case b&0x08 == 0:
-		return drivers.Status{State: drivers.StateError, Detail: "usb: port status reports an error"}
-	case b&0x10 == 0:
-		return drivers.Status{State: drivers.StateOffline, Detail: "usb: port status reports not selected"}
-	}
-	return drivers.Status{State: drivers.StateOnline}
-}

@@ -331,7 +331,7 @@ func (a *analysis) amount(tendered bool) (*amountLine, string) {
 			if r != roleDue || (c.onlyNoTnd[t] && tendered) {
 				continue
 			}
-			cand := amountLine{fen: p.val.fen, marker: p.val.marker, raw: p.raw, tier: t, line: i}
+			cand := amountLine{fen: p.val.fen, marker: p.val.marker, raw: strings.TrimRight(p.raw, ":： "), tier: t, line: i}
 			switch {
 			case bestTier < 0 || t < bestTier:
 				best, bestTier = []amountLine{cand}, t

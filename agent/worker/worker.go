@@ -156,6 +156,9 @@ type Config struct {
 	PaperDots  int           // default 576
 	ModuleSize int           // 0 = fit to the paper
 	AppendCut  []byte        // written after a job that has no cut; nil = off
+	PaidNotice string        // slip (default) | beep | off
+	Cut        []byte        // the profile's cut, for paid slips; default GS V 66 0
+	Buzzer     []byte        // the profile's buzzer command, for paid_notice = "beep"
 	LateWait   time.Duration // how long an answer after the budget is still awaited; default 30s
 	RetryMin   time.Duration // printer retry backoff; default 500ms
 	RetryMax   time.Duration // default 30s
@@ -202,8 +205,10 @@ type Worker struct {
 	log     *slog.Logger
 	now     func() time.Time
 
-	p    drivers.Printer
-	late sync.WaitGroup // answers still awaited after their budget
+	p       drivers.Printer
+	late    sync.WaitGroup // answers still awaited after their budget
+	notices chan Notice
+	wake    chan struct{}
 }
 
 // New returns a worker. qr may be nil (no QR at all).
@@ -214,6 +219,7 @@ func New(cfg Config, q Queue, open Opener, qr QRSource, analyze Analyzer, log *s
 	return &Worker{
 		cfg: cfg.withDefaults(), q: q, open: open, qr: qr, analyze: analyze,
 		log: log.With("printer", cfg.Printer), now: time.Now,
+		notices: make(chan Notice, 64), wake: make(chan struct{}, 1),
 	}
 }
 
@@ -233,9 +239,13 @@ func (w *Worker) Run(ctx context.Context) error {
 	}()
 	delay := w.cfg.RetryMin
 	for {
-		job, err := w.q.Next(ctx)
+		w.drainNotices(ctx)
+		job, ok, err := w.next(ctx)
 		if ctx.Err() != nil {
 			return nil
+		}
+		if err == nil && !ok {
+			continue // a paid notice arrived
 		}
 		if err != nil {
 			w.log.Error("worker: next job", "err", err)
@@ -550,32 +560,45 @@ func (w *Worker) decide(ctx context.Context, s *stream, r *Receipt, cutAt time.T
 		req.Currency = "CNY"
 	}
 	ch := make(chan answer, 1)
+	answered := make(chan struct{})
 	reqCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.QRBudget+w.cfg.LateWait)
 	go func() {
 		defer cancel()
 		resp, err := w.qr.QR(reqCtx, req)
 		ch <- answer{resp, err}
+		close(answered)
 	}()
 	budget := time.NewTimer(w.cfg.QRBudget - w.now().Sub(cutAt))
 	defer budget.Stop()
 	select {
-	case a := <-ch:
-		if a.err != nil {
-			return QRError, a.err.Error(), nil, resp, nil
-		}
-		b, err := w.block(s, r, a.resp)
-		if err != nil {
-			return QRError, err.Error(), nil, a.resp, nil
-		}
-		if a.resp.Paid {
-			return QRPaidLine, "the bill is already paid", b, a.resp, nil
-		}
-		return QRSpliced, "", b, a.resp, nil
+	case <-answered:
+		return w.decideAnswer(s, r, ch)
 	case <-budget.C:
+		select {
+		case <-answered: // answered just as the budget ran out
+			return w.decideAnswer(s, r, ch)
+		default:
+		}
 		return QRTimeout, fmt.Sprintf("no QR within qr_budget (%s)", w.cfg.QRBudget), nil, resp, ch
 	case <-ctx.Done():
 		return QRNone, "the agent is stopping", nil, resp, nil
 	}
+}
+
+// decideAnswer turns the answer waiting in ch into the receipt's outcome.
+func (w *Worker) decideAnswer(s *stream, r *Receipt, ch chan answer) (outcome, reason string, block []byte, resp QRResponse, wait <-chan answer) {
+	a := <-ch
+	if a.err != nil {
+		return QRError, a.err.Error(), nil, resp, nil
+	}
+	b, err := w.block(s, r, a.resp)
+	if err != nil {
+		return QRError, err.Error(), nil, a.resp, nil
+	}
+	if a.resp.Paid {
+		return QRPaidLine, "the bill is already paid", b, a.resp, nil
+	}
+	return QRSpliced, "", b, a.resp, nil
 }
 
 func (w *Worker) block(s *stream, r *Receipt, resp QRResponse) ([]byte, error) {

@@ -165,6 +165,7 @@ type keepOpen struct{ *drivertest.Recorder }
 func (keepOpen) Close() error { return nil }
 
 type rig struct {
+	w   *worker.Worker
 	q   *memQueue
 	p   *drivertest.Recorder
 	qr  *qrSource
@@ -177,13 +178,14 @@ func newRig(t *testing.T, cfg worker.Config) *rig {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &rig{q: newQueue(), p: drivertest.New(), qr: &qrSource{}, cfg: cfg, ctx: ctx}
 	if r.cfg.QRBudget == 0 {
-		r.cfg.QRBudget = 300 * time.Millisecond
+		r.cfg.QRBudget = 3 * time.Second // tests of the budget itself set their own
 	}
 	if r.cfg.LateWait == 0 {
 		r.cfg.LateWait = 2 * time.Second
 	}
 	r.cfg.RetryMin, r.cfg.RetryMax = 10*time.Millisecond, 50*time.Millisecond
 	w := worker.New(r.cfg, r.q, func(context.Context) (drivers.Printer, error) { return keepOpen{r.p}, nil }, r.qr, analyze, nil)
+	r.w = w
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
 	t.Cleanup(func() {
@@ -435,5 +437,69 @@ func TestPrinterFailureResendsWholeJob(t *testing.T) {
 	}
 	if resA.Reprint != 1 {
 		t.Fatalf("reprint = %d, want 1", resA.Reprint)
+	}
+}
+
+func TestPaidNotice(t *testing.T) {
+	for _, tc := range []struct {
+		notice string
+		want   []byte
+	}{
+		{worker.NoticeSlip, worker.PaidSlip(worker.Notice{JobID: "jp", AmountFen: 15300, OrderNo: "A1024", Encoding: "gb18030"}, nil)},
+		{worker.NoticeBeep, []byte("\x1b(A\x04\x00\x30\x01\x03\x01")},
+		{worker.NoticeOff, nil},
+	} {
+		t.Run(tc.notice, func(t *testing.T) {
+			r := newRig(t, worker.Config{PaidNotice: tc.notice, Buzzer: []byte("\x1b(A\x04\x00\x30\x01\x03\x01")})
+			r.q.add("j0", receipt("TEA 1.00"), time.Now()) // the worker is idle in Next after this
+			r.q.wait(t, "j0")
+			before := r.p.Len()
+			r.p.Reconnect()
+			// Notify wakes the worker out of Next.
+			r.w.Notify(worker.Notice{JobID: "jp", AmountFen: 15300, OrderNo: "A1024", Encoding: "gb18030"})
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if tc.want == nil {
+				time.Sleep(100 * time.Millisecond)
+				if r.p.Len() != before {
+					t.Fatal("paid_notice = off printed something")
+				}
+				return
+			}
+			if !r.p.WaitLen(ctx, before+len(tc.want)) {
+				t.Fatal("the paid notice never printed")
+			}
+			if got := r.p.Bytes()[before:]; !bytes.Equal(got, tc.want) {
+				t.Fatalf("printed %q, want %q", got, tc.want)
+			}
+			if tc.notice == worker.NoticeSlip {
+				var last drivertest.Job
+				for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+					jobs := r.p.Jobs()
+					if last = jobs[len(jobs)-1]; last.Ended {
+						break
+					}
+				}
+				if last.ID != drivers.PaidSlipID("jp") || !last.Ended {
+					t.Fatalf("slip printed as job %q (ended %v)", last.ID, last.Ended)
+				}
+			}
+		})
+	}
+}
+
+func TestPaidSlipText(t *testing.T) {
+	slip := worker.PaidSlip(worker.Notice{AmountFen: 15300, OrderNo: "A1024", Encoding: "gb18030"}, nil)
+	job := escpos.Scan(slip, escpos.Options{Encoding: "gb18030"})
+	var lines []string
+	for _, r := range job.Receipts {
+		for _, l := range r.Lines {
+			if l.Text != "" {
+				lines = append(lines, l.Text)
+			}
+		}
+	}
+	if got := strings.Join(lines, "|"); got != "已支付 ￥153.00|单号 A1024" {
+		t.Fatalf("slip reads %q", got)
 	}
 }

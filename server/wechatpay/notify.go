@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/wechatpay-apiv3/wechatpay-go/core/notify"
 )
 
 // OrderRecord is the server's record of an order, which a transaction must
@@ -118,8 +120,11 @@ func (h *NotifyHandler) handle(ctx context.Context, log *slog.Logger, r *http.Re
 	// The SDK verifies over the raw bytes: give it an untouched copy.
 	r2 := r.Clone(ctx)
 	r2.Body = io.NopCloser(bytes.NewReader(body))
-	var ignored json.RawMessage
-	req, err := h.client.notify.ParseNotifyRequest(ctx, r2, &ignored)
+	if err := checkShape(body); err != nil {
+		log.Warn("wechatpay notification rejected", "reason", "body is not a notification object: "+err.Error())
+		return &notifyError{http.StatusBadRequest, "malformed notification"}
+	}
+	req, err := h.parse(ctx, r2)
 	if err != nil {
 		// The SDK's message embeds the whole request; keep the log short.
 		reason := shortReason(err)
@@ -131,17 +136,37 @@ func (h *NotifyHandler) handle(ctx context.Context, log *slog.Logger, r *http.Re
 		return &notifyError{http.StatusUnauthorized, "verification failed"}
 	}
 	log = log.With("notification_id", req.ID, "event_type", req.EventType)
-	plain := []byte(req.Resource.Plaintext)
+	return h.dispatch(ctx, log, req.EventType, req.Resource.OriginalType, []byte(req.Resource.Plaintext))
+}
+
+// checkShape rejects bodies that are not notification objects before the
+// SDK sees them: the SDK dereferences "resource" without checking it is
+// there (a validly signed "{}" panics in v0.2.21).
+func checkShape(body []byte) error {
+	var shape struct {
+		Resource *struct{} `json:"resource"`
+	}
+	if err := json.Unmarshal(body, &shape); err != nil {
+		return err
+	}
+	if shape.Resource == nil {
+		return errors.New("no resource object")
+	}
+	return nil
+}
+
+// dispatch acts on a verified, decrypted notification.
+func (h *NotifyHandler) dispatch(ctx context.Context, log *slog.Logger, event, origType string, plain []byte) *notifyError {
 	switch {
-	case req.EventType == "TRANSACTION.SUCCESS" && req.Resource.OriginalType == "transaction":
+	case event == "TRANSACTION.SUCCESS" && origType == "transaction":
 		t, err := parseTransaction(plain)
 		if err != nil {
 			log.Warn("wechatpay notification rejected", "reason", err)
 			return &notifyError{http.StatusBadRequest, "bad resource"}
 		}
 		return h.paid(ctx, log, t)
-	case strings.HasPrefix(req.EventType, "REFUND.") && req.Resource.OriginalType == "refund":
-		n, err := parseRefundNotice(req.EventType, plain)
+	case strings.HasPrefix(event, "REFUND.") && origType == "refund":
+		n, err := parseRefundNotice(event, plain)
 		if err != nil {
 			log.Warn("wechatpay refund notification rejected", "reason", err)
 			return &notifyError{http.StatusBadRequest, "bad resource"}
@@ -159,9 +184,21 @@ func (h *NotifyHandler) handle(ctx context.Context, log *slog.Logger, r *http.Re
 		}
 		return nil
 	default:
-		log.Info("wechatpay notification of an unhandled type acked", "original_type", req.Resource.OriginalType)
+		log.Info("wechatpay notification of an unhandled type acked", "original_type", origType)
 		return nil
 	}
+}
+
+// parse runs the SDK's verification and decryption, turning a panic inside
+// it into an error.
+func (h *NotifyHandler) parse(ctx context.Context, r *http.Request) (req *notify.Request, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			req, err = nil, fmt.Errorf("wechatpay: notification parser panicked: %v", p)
+		}
+	}()
+	var ignored json.RawMessage
+	return h.client.notify.ParseNotifyRequest(ctx, r, &ignored)
 }
 
 func shortReason(err error) string {

@@ -37,14 +37,21 @@ type analysis struct {
 
 // Decide reads a receipt's lines (escpos.Line.Text: columns joined by "\t")
 // and decides whether it is payable, for how much and with which order
-// number. It is pure and bounded: time and memory are linear in the input,
-// lines are cut at 1 KiB and at most 2000 lines and 4000 numbers are read.
+// number. It is pure and bounded: time and memory are linear in the input;
+// a receipt with a line over 1 KiB, over 2000 lines or over 4000 numbers is
+// not payable.
 func (s *Set) Decide(lines []string) Decision {
 	c := s.compiled()
 	d := Decision{Currency: c.home}
 	if len(lines) > maxLines {
 		d.Reason = fmt.Sprintf("receipt too long to read (%d lines)", len(lines))
 		return d
+	}
+	for i, raw := range lines {
+		if len(raw) > maxLineBytes {
+			d.Reason = fmt.Sprintf("line %d too long to be a receipt line (%d bytes)", i+1, len(raw))
+			return d
+		}
 	}
 	a := analysis{c: c, lines: make([]line, 0, len(lines))}
 	budget := maxValues
@@ -549,6 +556,11 @@ zone:
 				break
 			}
 		}
+		for _, p := range ln.pairs {
+			if c.paymentLabel(p.label) {
+				known = true
+			}
+		}
 		name, qty, fen, ok := itemOf(ln)
 		if known || !ok {
 			pending = ""
@@ -653,6 +665,28 @@ zone:
 	}
 	return items, fmt.Sprintf("%s + tax %s + fees %s - discounts %s does not match %s %s",
 		base, FormatFen(tax), FormatFen(fee), FormatFen(disc), strings.TrimSpace(amt.raw), FormatFen(amt.fen))
+}
+
+// paymentLabel: a tender, change or paid-by label ("Amount Paid 0.00" is
+// no item).
+func (c *compiled) paymentLabel(k string) bool {
+	if k == "" {
+		return false
+	}
+	if c.change[k] {
+		return true
+	}
+	for _, r := range c.received {
+		if strings.HasPrefix(k, r) {
+			return true
+		}
+	}
+	for _, sg := range c.signals {
+		if containsAny(k, sg.Labels) != "" && containsAny(k, sg.Except) == "" {
+			return true
+		}
+	}
+	return false
 }
 
 // hasNameRune reports a letter or CJK character.

@@ -54,8 +54,7 @@ type line struct {
 	pairs   []pair
 	tail    string // compact text after the last value (or the whole line when it has none)
 	markers []string
-	money   int  // how many money values
-	prose   bool // has text other than labels of values (name words between values count)
+	money   int // how many money values
 }
 
 // Bounds that keep Decide linear and small on hostile input.
@@ -363,7 +362,7 @@ func classify(w string) (value, bool) {
 }
 
 // compactLabel turns a label as printed into its lookup key: lower-case, no
-// spaces, decoration, dot leaders, "(元)" or trailing currency markers.
+// spaces, decoration, dot leaders or "(元)".
 func compactLabel(s string) string {
 	if s == "" {
 		return ""
@@ -383,9 +382,7 @@ func compactLabel(s string) string {
 	for _, suf := range []string{"(元)", "[元]", "(rmb)", "(¥)", "(cny)", "(￥)"} {
 		k = strings.ReplaceAll(k, suf, "")
 	}
-	k = strings.TrimFunc(k, isDecor)
-	k = strings.TrimLeftFunc(k, func(r rune) bool { return strings.ContainsRune(unitRunes, r) || isDecor(r) })
-	return k
+	return strings.TrimFunc(k, isDecor)
 }
 
 // compactText keeps lower-case letters, digits and CJK characters only.
@@ -501,8 +498,9 @@ func readLine(text string, budget int) (line, int) {
 			}
 		}
 		if v.marker == "" && (v.cls == clsInt || v.cls == clsMoney) {
-			if r3, _ := utf8.DecodeRuneInString(rest); r3 != utf8.RuneError && strings.ContainsRune(unitRunes, r3) {
+			if r3, n3 := utf8.DecodeRuneInString(rest); r3 != utf8.RuneError && strings.ContainsRune(unitRunes, r3) {
 				v.cls = clsQty
+				j += n3 // the unit belongs to the count, not to the next label
 			}
 		}
 		flush(v)

@@ -1,0 +1,209 @@
+package rules
+
+import (
+	"strings"
+	"testing"
+)
+
+func lines(s string) []string { return strings.Split(strings.Trim(s, "\n"), "\n") }
+
+// TestDecide: one case per rule of issue 4; each comment says what it proves.
+func TestDecide(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		payable bool
+		amount  int64 // checked when payable
+		order   string
+		reason  string // substring of Reason
+	}{
+		// Precedence: 应收 beats 合计; 茶位费 and 会员折扣 enter the cross-check.
+		{"due beats total", `
+单号: 2611260012
+宫保鸡丁    1    38.00
+水煮鱼      1    68.00
+消费合计:       106.00
+会员折扣:       -10.60
+茶位费:           8.00
+应收金额:       103.40`, true, 10340, "2611260012", "应收金额"},
+		// 小计 is larger than 合计 after a discount: 合计 is the amount.
+		{"subtotal decoy", `
+订单号: A-77
+小计 197.00
+会员折扣(9折) -19.70
+合计 177.30`, true, 17730, "A-77", "合计"},
+		// 实付 counts when there is no tender line...
+		{"shifu without tender", `
+单号: 88
+订单金额 40.00
+优惠 -5.00
+实付金额 35.00`, true, 3500, "88", "实付金额"},
+		// ... but 实收 with a payment type is a tender line.
+		{"shishou with cash", `
+单号: 88
+合计 35.00
+实收 现金 50.00
+找零 15.00`, false, 0, "88", "paid"},
+		// 实收 followed by 找零 (no payment type on the line) is a tender line too.
+		{"shishou then change", `
+合计 26.00
+实收 50.00
+找零 24.00`, false, 0, "", "paid"},
+		// A paid line with a zero amount is no signal.
+		{"paid zero", `
+Check #3307
+Amount Paid 0.00
+Balance Due 68.00`, true, 6800, "3307", "Balance Due"},
+		{"member card zero", `
+账单号: S1
+合计 164.00
+会员卡支付 0.00
+待支付 164.00`, true, 16400, "S1", "待支付"},
+		// Paid-by lines with an amount.
+		{"wechat paid", "合计 88.00\n微信支付 88.00", false, 0, "", "already paid"},
+		{"alipay paid", "合计 88.00\n支付宝: 88.00", false, 0, "", "already paid"},
+		{"card paid", "TOTAL 114.70\nVisa Credit Card 114.70", false, 0, "", "cash or by card"},
+		{"cash change en", "TOTAL 72.60\nCash 100.00\nChange 27.40", false, 0, "", "cash or by card"},
+		{"payment method line", "合计 35.00\n支付方式: 现金", false, 0, "", "already paid"},
+		{"paid status", "TOTAL 7.30\nPAID - CARD", false, 0, "", "already paid"},
+		// Keep-payable cancels a paid status.
+		{"keep payable", "订单号: YD1\n合计 ¥43.00\n支付方式: 微信支付\n支付状态: 待支付", true, 4300, "YD1", "合计"},
+		// Refunds, voids, reports, kitchen tickets, takeaway slips.
+		{"refund", "退款单\n退款金额: 68.00", false, 0, "", "refund"},
+		{"void", "*** 作废 ***\n合计: 106.00", false, 0, "", "refund or void"},
+		{"refund footer is no signal", "合计 12.00\n凭小票七日内退换", true, 1200, "", "合计"},
+		{"shift report", "交班报表\n营业额合计: 7,524.50", false, 0, "", "report"},
+		{"z report", "Z REPORT\nTOTAL 5,110.00", false, 0, "", "report"},
+		{"kitchen", "厨房单\n桌号: 8\n宫保鸡丁 x1", false, 0, "", "kitchen"},
+		{"kitchen en", "KITCHEN\nTable 12\n2 x Burger", false, 0, "", "kitchen"},
+		{"shop named kitchen", "HARBOUR KITCHEN\nTOTAL 68.00", true, 6800, "", "TOTAL"},
+		{"takeaway", "#12 美团外卖\n--已在线支付--\n合计 28.00", false, 0, "", "takeaway"},
+		{"meituan pos brand", "应付 ¥81.00\n美团收银 技术支持", true, 8100, "", "应付"},
+		{"delivery fee", "合计: 16.30\n配送费: 4.00", false, 0, "", "takeaway"},
+		{"card slip", "POS签购单\n金额 AMOUNT: RMB 68.00\n持卡人签名", false, 0, "", "card"},
+		// Zero and negative totals.
+		{"zero total", "合计 0.00", false, 0, "", "zero total"},
+		{"negative total", "合计 -7.00", false, 0, "", "negative"},
+		// Currency.
+		{"usd", "TOTAL $27.20", false, 0, "", "USD"},
+		{"usd marker elsewhere", "Item $ 2.00\nTOTAL 2.00", false, 0, "", "USD"},
+		{"hkd", "總計 HK$129.8", false, 0, "", "HKD"},
+		{"ntd", "總計 NT$539", false, 0, "", "TWD"},
+		{"eur word", "TOTAL EUR 8.20", false, 0, "", "EUR"},
+		{"mop", "合计 MOP 88.00", false, 0, "", "MOP"},
+		{"yen in japanese", "お会計\nありがとうございます\n合計 ¥1,280", false, 0, "", "Japanese"},
+		{"cny markers", "合计 ¥68.00", true, 6800, "", "合计"},
+		{"yuan suffix", "合计: 68元", true, 6800, "", "合计"},
+		{"rmb prefix", "TOTAL RMB 154.00", true, 15400, "", "TOTAL"},
+		{"cny suffix", "合计 15.50 CNY", true, 1550, "", "合计"},
+		// Formats.
+		{"full width", "单号：００１２\n合计：６８．００", true, 6800, "0012", "合计"},
+		{"thousands", "应收 8,000.00", true, 800000, "", "应收"},
+		{"next line", "应收金额:\n￥36.00", true, 3600, "", "应收金额"},
+		{"tab columns no space", "合计金额：\t235.00", true, 23500, "", "合计金额"},
+		{"letter spaced", "单　　号：2611260561\n合　计：132.00", true, 13200, "2611260561", "合"},
+		{"letter spaced en", "T O T A L  68.00", true, 6800, "", "T O T A L"},
+		{"count on total line", "合计: 4件  ￥25.80", true, 2580, "", "合计"},
+		{"qty then amount", "合计  2  68.00", true, 6800, "", "合计"},
+		{"one decimal", "合计 68.5", true, 6850, "", "合计"},
+		{"bilingual", "Grand Total 总数:56.00", true, 5600, "", "Grand Total"},
+		{"integer without marker is no amount", "合计: 5", false, 0, "", "no amount"},
+		{"decimal comma is no amount", "Summe 25,00", false, 0, "", "no amount"},
+		// Order numbers and their decoys.
+		{"order decoys", "桌号: 18\n人数: 6\n取餐号: 215\n收银员: 3309\n电话: 0571-88889999\n单号: 1126000915\n合计 96.00", true, 9600, "1126000915", ""},
+		{"order on the same line as table", "Check #8812    Table 4\nTOTAL 68.00", true, 6800, "8812", ""},
+		{"order hash", "Order #: 58812\nTOTAL 9.00", true, 900, "58812", ""},
+		{"order with letters", "INV No 单号码: 01-100001\nTotal:56.00", true, 5600, "01-100001", ""},
+		{"weak order", "NO.800126001\n合计(元) 63.00", true, 6300, "800126001", ""},
+		{"strong order beats weak", "8/F, No.8, Jingyuan Road\nINV No: 01-1\nTotal 5.00", true, 500, "01-1", ""},
+		{"date is no order", "BON NR# 12/01/20\n合计 5.00", true, 500, "", ""},
+		// Dates and times never count as money.
+		{"dates", "2026-11-26 07:45:12\n营业日: 20261126\n有效期至2026.12.31\n总计 15.00", true, 1500, "", "总计"},
+		// Balances and points are decoys.
+		{"balance points", "合计 177.30\n会员卡余额: 2,300.00\n本单积分: 177", true, 17730, "", "合计"},
+		// Cross-check.
+		{"items disagree", "重庆小面  15.00\n豌杂面  18.00\n合计  43.00", false, 0, "", "does not match"},
+		{"items agree", "重庆小面  15.00\n豌杂面  18.00\n合计  33.00", true, 3300, "", "合计"},
+		{"tax and service", "Burger 2 176.00\nSubtotal 176.00\nService Charge 10% 17.60\nVAT 6% 10.56\nAmount Due 204.16", true, 20416, "", "Amount Due"},
+		{"category sums", "烤鸭  168.00\n热菜小计 168.00\n啤酒 x4  40.00\n酒水小计 40.00\n合计 208.00", true, 20800, "", "合计"},
+		{"two item lines", "可口可乐\n    2    3.50    7.00\n雪碧\n    1    3.50    3.50\n合计 10.50", true, 1050, "", "合计"},
+		{"conflict", "应收 25.00\n应收 52.00", false, 0, "", "conflicting"},
+		// Bad input.
+		{"empty", "", false, 0, "", "no text"},
+		{"blank", "   \n\t\n", false, 0, "", "no text"},
+		{"garbage", "\x00\x01\xff\xfe@@@@", false, 0, "", "no amount"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := Default().Decide(lines(tc.in))
+			if d.Payable != tc.payable {
+				t.Fatalf("payable %v (%s), want %v", d.Payable, d.Reason, tc.payable)
+			}
+			if tc.payable && d.AmountFen != tc.amount {
+				t.Errorf("amount %d, want %d", d.AmountFen, tc.amount)
+			}
+			if tc.payable && d.Currency != "CNY" {
+				t.Errorf("currency %q", d.Currency)
+			}
+			if d.OrderNo != tc.order {
+				t.Errorf("order %q, want %q", d.OrderNo, tc.order)
+			}
+			if !strings.Contains(d.Reason, tc.reason) {
+				t.Errorf("reason %q lacks %q", d.Reason, tc.reason)
+			}
+		})
+	}
+}
+
+func TestDecideItems(t *testing.T) {
+	d := Default().Decide(lines(`
+品名          数量     金额
+宫保鸡丁       2      76.00
+散装苹果       1.35   17.28
+2  Beef Burger       176.00
+6901234567890 可口可乐500ml
+    2     3.50     7.00
+小计: 276.28
+合计: 276.28`))
+	want := []Item{{"宫保鸡丁", "2", 7600}, {"散装苹果", "1.35", 1728}, {"Beef Burger", "2", 17600}, {"可口可乐500ml", "2", 700}}
+	if !d.Payable || len(d.Items) != len(want) {
+		t.Fatalf("payable %v (%s), items %+v", d.Payable, d.Reason, d.Items)
+	}
+	for i := range want {
+		if d.Items[i] != want[i] {
+			t.Errorf("item %d: %+v, want %+v", i, d.Items[i], want[i])
+		}
+	}
+}
+
+// TestBadInputBounded: enormous lines, thousands of candidate amounts and
+// too many lines are not payable, with a reason.
+func TestBadInputBounded(t *testing.T) {
+	many := make([]string, 0, 5000)
+	for i := 0; i < 5000; i++ {
+		many = append(many, "合计 1.00 2.00")
+	}
+	huge := strings.Repeat("合计 12.00 ", 20000)
+	many3 := make([]string, 1500)
+	for i := range many3 {
+		many3[i] = "合计 1.00 2.00 3.00"
+	}
+	tests := []struct {
+		name   string
+		in     []string
+		reason string
+	}{
+		{"too many lines", many, "too long"},
+		{"many numbers", many3, "too many numbers"},
+		{"enormous line", []string{"单号: 1", huge}, "line 2 too long"},
+		{"nul bytes", []string{strings.Repeat("\x00", 1000)}, "no text"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := Default().Decide(tc.in)
+			if d.Payable || d.Reason == "" || !strings.Contains(d.Reason, tc.reason) {
+				t.Errorf("payable %v, reason %q (want %q)", d.Payable, d.Reason, tc.reason)
+			}
+		})
+	}
+}

@@ -100,12 +100,20 @@ func TestParseGarbageBuffers(t *testing.T) {
 		buf   []byte
 		count int
 	}{
-		"count too large":    {good, 50},
-		"negative count":     {good, -1},
-		"truncated strings":  {good[:printerInfo2Size*2+10], 2},
-		"empty":              {nil, 1},
-		"pointer outside":    {func() []byte { b := append([]byte{}, good...); binary.LittleEndian.PutUint64(b[8:], 0xdeadbeef); return b }(), 1},
-		"pointer at the end": {func() []byte { b := append([]byte{}, good...); binary.LittleEndian.PutUint64(b[8:], base+uint64(len(b))-1); return b }(), 1},
+		"count too large":   {good, 50},
+		"negative count":    {good, -1},
+		"truncated strings": {good[:printerInfo2Size*2+10], 2},
+		"empty":             {nil, 1},
+		"pointer outside": {func() []byte {
+			b := append([]byte{}, good...)
+			binary.LittleEndian.PutUint64(b[8:], 0xdeadbeef)
+			return b
+		}(), 1},
+		"pointer at the end": {func() []byte {
+			b := append([]byte{}, good...)
+			binary.LittleEndian.PutUint64(b[8:], base+uint64(len(b))-1)
+			return b
+		}(), 1},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

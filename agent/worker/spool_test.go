@@ -63,8 +63,8 @@ func TestSpoolQueue(t *testing.T) {
 	go func() { done <- w.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 
-	plain := receipt("TEA 5.00\nCASH 5.00\nTOTAL 5.00")
-	payable := receipt("TEA 12.34\nTOTAL 12.34")
+	plain := testReceipt("TEA 5.00\nCASH 5.00\nTOTAL 5.00")
+	payable := testReceipt("TEA 12.34\nTOTAL 12.34")
 	id1 := spoolJob(t, sp, "front", plain)
 	id2 := spoolJob(t, sp, "front", payable)
 	waitState(t, sp, id1, spool.Done)

@@ -155,7 +155,7 @@ func analyze(data []byte) worker.Analysis {
 	return a
 }
 
-func receipt(body string) []byte {
+func testReceipt(body string) []byte {
 	return []byte("\x1b@\x1ba\x01SHOP\n\x1ba\x00" + body + "\n\n\n\x1dVA\x00")
 }
 
@@ -220,7 +220,7 @@ func expectSpliced(t *testing.T, in, out []byte, idx int, url string, paperDots 
 
 func TestNotPayableIsByteExact(t *testing.T) {
 	r := newRig(t, worker.Config{})
-	in := receipt("TEA 12.34\nCASH 20.00\nTOTAL 12.34")
+	in := testReceipt("TEA 12.34\nCASH 20.00\nTOTAL 12.34")
 	r.q.add("j1", in, time.Now())
 	res := r.q.wait(t, "j1")
 	if !bytes.Equal(r.p.Bytes(), in) {
@@ -236,7 +236,7 @@ func TestNotPayableIsByteExact(t *testing.T) {
 
 func TestPayableGetsOneBlockAtSplicePoint(t *testing.T) {
 	r := newRig(t, worker.Config{PaperDots: 576})
-	in := append(receipt("TEA 12.34\nTOTAL 12.34"), "\x1bp\x00\x19\xfa"...) // drawer kick after the cut stays after it
+	in := append(testReceipt("TEA 12.34\nTOTAL 12.34"), "\x1bp\x00\x19\xfa"...) // drawer kick after the cut stays after it
 	r.q.add("j2", in, time.Now())
 	res := r.q.wait(t, "j2")
 	expectSpliced(t, in, r.p.Bytes(), 0, "weixin://wxpay/bizpayurl?pr=j2-0", 576)
@@ -260,7 +260,7 @@ func TestStallingSourcePrintsWithinBudget(t *testing.T) {
 	budget := 300 * time.Millisecond
 	r := newRig(t, worker.Config{QRBudget: budget, LateWait: 500 * time.Millisecond})
 	r.qr.stall = 5 * time.Second
-	in := receipt("TOTAL 12.34")
+	in := testReceipt("TOTAL 12.34")
 	start := time.Now()
 	r.q.add("j4", in, start)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -291,7 +291,7 @@ func TestStallingSourcePrintsWithinBudget(t *testing.T) {
 func TestLateAnswerIsRecordedLate(t *testing.T) {
 	r := newRig(t, worker.Config{QRBudget: 100 * time.Millisecond, LateWait: 3 * time.Second})
 	r.qr.stall = 400 * time.Millisecond
-	in := receipt("TOTAL 12.34")
+	in := testReceipt("TOTAL 12.34")
 	r.q.add("j5", in, time.Now())
 	r.q.wait(t, "j5")
 	deadline := time.Now().Add(5 * time.Second)
@@ -319,7 +319,7 @@ func TestNoWaitWhenDownOrOld(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t, worker.Config{QRBudget: 5 * time.Second})
 			r.qr.down = tc.down
-			in := receipt("TOTAL 12.34")
+			in := testReceipt("TOTAL 12.34")
 			start := time.Now()
 			r.q.add("j", in, tc.received)
 			res := r.q.wait(t, "j")
@@ -339,7 +339,7 @@ func TestNoWaitWhenDownOrOld(t *testing.T) {
 func TestSourceErrorPrintsWithoutQR(t *testing.T) {
 	r := newRig(t, worker.Config{})
 	r.qr.fail = errors.New("amount_cap: above the merchant's cap")
-	in := receipt("TOTAL 12.34")
+	in := testReceipt("TOTAL 12.34")
 	r.q.add("j6", in, time.Now())
 	res := r.q.wait(t, "j6")
 	if res.QR != worker.QRError || !strings.Contains(res.QRReason, "amount_cap") {
@@ -353,7 +353,7 @@ func TestSourceErrorPrintsWithoutQR(t *testing.T) {
 func TestPaidReprintGetsPaidLine(t *testing.T) {
 	r := newRig(t, worker.Config{})
 	r.qr.paid = true
-	in := receipt("TOTAL 12.34")
+	in := testReceipt("TOTAL 12.34")
 	r.q.add("j7", in, time.Now())
 	res := r.q.wait(t, "j7")
 	if res.QR != worker.QRPaidLine {
@@ -368,7 +368,7 @@ func TestPaidReprintGetsPaidLine(t *testing.T) {
 }
 
 func TestCopies(t *testing.T) {
-	in := append(receipt("TOTAL 12.34"), receipt("TOTAL 12.34")...)
+	in := append(testReceipt("TOTAL 12.34"), testReceipt("TOTAL 12.34")...)
 	for _, tc := range []struct {
 		copies string
 		asks   int
@@ -422,8 +422,8 @@ func TestStreamsBeforeTheJobEnds(t *testing.T) {
 func TestPrinterFailureResendsWholeJob(t *testing.T) {
 	r := newRig(t, worker.Config{QRMode: "off"})
 	r.p.FailAfter(10, fmt.Errorf("unplugged: %w", drivers.ErrOffline))
-	a := receipt("FIRST 1.00")
-	b := receipt("SECOND 2.00")
+	a := testReceipt("FIRST 1.00")
+	b := testReceipt("SECOND 2.00")
 	r.q.add("ja", a, time.Now())
 	r.q.add("jb", b, time.Now())
 	time.Sleep(100 * time.Millisecond)
@@ -451,7 +451,7 @@ func TestPaidNotice(t *testing.T) {
 	} {
 		t.Run(tc.notice, func(t *testing.T) {
 			r := newRig(t, worker.Config{PaidNotice: tc.notice, Buzzer: []byte("\x1b(A\x04\x00\x30\x01\x03\x01")})
-			r.q.add("j0", receipt("TEA 1.00"), time.Now()) // the worker is idle in Next after this
+			r.q.add("j0", testReceipt("TEA 1.00"), time.Now()) // the worker is idle in Next after this
 			r.q.wait(t, "j0")
 			before := r.p.Len()
 			r.p.Reconnect()

@@ -228,13 +228,14 @@ func quote(s string) string {
 // whether the receipt has a tender line.
 func (a *analysis) signals() (string, bool) {
 	c := a.c
-	keep := false
+	// A keep-payable word cancels a signal on its own line or the line
+	// above it ("支付方式: 微信支付" then "支付状态: 待支付"), never lines
+	// further away: a receipt saying both "PAID" and "待支付" is a conflict.
+	keepAt := make([]bool, len(a.lines)+1)
 	for i := range a.lines {
-		if containsAny(a.lines[i].compact, c.keep) != "" {
-			keep = true
-			break
-		}
+		keepAt[i] = containsAny(a.lines[i].compact, c.keep) != ""
 	}
+	kept := func(i int) bool { return keepAt[i] || keepAt[i+1] }
 	hasChange := false
 	for i := range a.lines {
 		for _, p := range a.lines[i].pairs {
@@ -259,7 +260,7 @@ func (a *analysis) signals() (string, bool) {
 		if tendered != "" {
 			break
 		}
-		if !keep {
+		if !kept(i) {
 			for _, m := range c.methods {
 				if strings.HasPrefix(ln.compact, m) && containsAny(ln.compact[len(m):], c.payTypes) != "" {
 					tendered = "already paid: " + quote(ln.text)
@@ -269,12 +270,9 @@ func (a *analysis) signals() (string, bool) {
 		}
 	}
 	for _, sg := range c.signals {
-		if sg.KeepCancels && keep {
-			continue
-		}
 		for i := range a.lines {
 			ln := &a.lines[i]
-			if containsAny(ln.compact, sg.Except) != "" {
+			if sg.KeepCancels && kept(i) || containsAny(ln.compact, sg.Except) != "" {
 				continue
 			}
 			hit := sg.exact[ln.compact]

@@ -33,7 +33,8 @@
 //   - no not-payable signal (refund, void, report, kitchen or bar ticket,
 //     takeaway or delivery slip, card slip, tender or paid-by line with a
 //     non-zero amount, payment-method line naming a payment type) shows,
-//     unless the signal is one a keep-payable word (待支付, 未付) cancels;
+//     unless a keep-payable word (待支付, 未付) on the same or the next line
+//     cancels it (paid-by and payment-method lines only);
 //   - an amount-due label is found; the first tier of "amount_due" that has
 //     one decides, and two different amounts in that tier are a conflict;
 //     tiers marked only_without_tender (实付, 实收) count only when no tender
@@ -103,8 +104,8 @@
 //     with no amount, at most six characters longer than the word, containing
 //     it: "厨房单", "*** 作废 ***"), "exact" (the whole compacted line),
 //     "contains" (anywhere), "except" (lines containing these never show the
-//     signal), "keep_cancels" (a keep-payable word on the receipt cancels the
-//     signal).
+//     signal), "keep_cancels" (a keep-payable word on the signal's line or
+//     the next line cancels it: "支付方式: 微信支付" then "支付状态: 待支付").
 //   - keep_payable: words that keep a receipt payable despite paid-by lines.
 //
 // # Merging

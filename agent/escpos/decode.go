@@ -114,7 +114,7 @@ type decoder struct {
 	gb, big5 transform.Transformer
 	buf      []byte
 	mangled  string // non-empty: the capture was mangled by a text layer
-	badPage  map[int]bool
+	badPage  [256]bool
 	warnf    func(off int, format string, args ...any)
 }
 
@@ -134,8 +134,8 @@ func (d *decoder) encFor(sg seg) textEnc {
 		if e, ok := codePages[int(sg.page)]; ok {
 			return e
 		}
-		if !d.badPage[int(sg.page)] {
-			d.badPage[int(sg.page)] = true
+		if !d.badPage[sg.page] {
+			d.badPage[sg.page] = true
 			d.warnf(sg.off, "ESC t %d: code page not supported here; decoded as cp437", sg.page)
 		}
 		return encCP437
@@ -188,9 +188,9 @@ func (d *decoder) appendRun(dst, src []byte, e textEnc) []byte {
 		}
 		return dst
 	case encGB18030:
-		return appendTransform(dst, d.gb, src)
+		return appendTransform(dst, d.gbDecoder(), src)
 	case encBig5:
-		return appendTransform(dst, d.big5, src)
+		return appendTransform(dst, d.big5Decoder(), src)
 	case encKatakana:
 		for _, c := range src {
 			switch {
@@ -216,6 +216,20 @@ func (d *decoder) appendRun(dst, src []byte, e textEnc) []byte {
 		}
 	}
 	return dst
+}
+
+func (d *decoder) gbDecoder() transform.Transformer {
+	if d.gb == nil {
+		d.gb = simplifiedchinese.GB18030.NewDecoder()
+	}
+	return d.gb
+}
+
+func (d *decoder) big5Decoder() transform.Transformer {
+	if d.big5 == nil {
+		d.big5 = traditionalchinese.Big5.NewDecoder()
+	}
+	return d.big5
 }
 
 // appendTransform runs a decoder over src (one whole run) into dst.
@@ -298,9 +312,7 @@ const plausible = 0.25
 // job's encoding and its guesses, and checks for mangled captures.
 func (s *scanner) chooseEncoding(job *Job) *decoder {
 	d := &decoder{
-		data: s.data, defPage: encCP437, badPage: map[int]bool{}, warnf: s.warnf,
-		gb:   simplifiedchinese.GB18030.NewDecoder(),
-		big5: traditionalchinese.Big5.NewDecoder(),
+		data: s.data, defPage: encCP437, warnf: s.warnf,
 	}
 	if s.opt.Encoding != "" {
 		e, ok := lookupEncoding(s.opt.Encoding)
@@ -315,7 +327,7 @@ func (s *scanner) chooseEncoding(job *Job) *decoder {
 	}
 	d.auto, d.chinese = d.defPage, encGB
 
-	// Gather the runs with high bytes, by class; sample at most 64 KiB
+	// Gather the runs with high bytes, by class; sample at most 16 KiB
 	// for the Chinese readings.
 	var cand [][]byte
 	candBytes, chineseRuns, firstCand := 0, 0, -1
@@ -355,7 +367,7 @@ func (s *scanner) chooseEncoding(job *Job) *decoder {
 			} else {
 				allUTF8 = false
 			}
-			if candBytes < 64<<10 {
+			if candBytes < 16<<10 {
 				cand = append(cand, run)
 				candBytes += len(run)
 			}
@@ -369,7 +381,7 @@ func (s *scanner) chooseEncoding(job *Job) *decoder {
 		d.auto, d.chinese = encUTF8Def, encUTF8Def
 		s.warnf(firstCand, "text is valid multi-byte UTF-8 without FS ( C: decoded as utf-8")
 	case len(cand) > 0:
-		gb, b5 := d.read(cand, d.gb), d.read(cand, d.big5)
+		gb, b5 := d.read(cand, d.gbDecoder()), d.read(cand, d.big5Decoder())
 		cjk := encGB
 		if b5.score() >= plausible && b5.score() > gb.score()+0.15 {
 			cjk = encB5

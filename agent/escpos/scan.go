@@ -57,11 +57,15 @@ type rcpt struct {
 	prints       bool
 }
 
-// spot is a candidate splice point and the state in force there.
+// spot is a candidate splice point and the state in force there. The
+// state is copied lazily: pending means "the state is still s.st", and
+// settle copies it before a command changes s.st.
 type spot struct {
 	off      int
 	st       State
 	pageMode bool
+	mid      bool
+	pending  bool
 }
 
 const maxWarnings = 64
@@ -116,8 +120,8 @@ type scanner struct {
 func newScanner(data []byte, opt Options) *scanner {
 	s := &scanner{data: data, opt: opt, st: initState(), lineOff: -1, firstPage: -1}
 	s.lineW, s.lineH = 1, 1
-	s.segs = make([]seg, 0, 64)
-	s.lines = make([]rawLine, 0, 32)
+	s.segs = make([]seg, 0, 64+len(data)/256)
+	s.lines = make([]rawLine, 0, 32+len(data)/512)
 	s.rcpts = make([]rcpt, 0, 2)
 	s.newReceipt(0)
 	return s
@@ -228,9 +232,17 @@ func cmdName(b []byte) string {
 	if len(b) == 0 {
 		return "command"
 	}
-	names := map[byte]string{esc: "ESC", gs: "GS", fs: "FS", dle: "DLE"}
-	p := names[b[0]]
-	if p == "" {
+	var p string
+	switch b[0] {
+	case esc:
+		p = "ESC"
+	case gs:
+		p = "GS"
+	case fs:
+		p = "FS"
+	case dle:
+		p = "DLE"
+	default:
 		return fmt.Sprintf("%02X", b[0])
 	}
 	if len(b) < 2 {
@@ -262,7 +274,7 @@ func (s *scanner) token(t Token) {
 	}
 	s.afterUnk = t.Kind == KindCmd && t.Op == OpUnknown
 	if !t.IsTail() {
-		s.cut = spot{off: t.Off + t.Len, st: s.state(), pageMode: s.pageMode}
+		s.cut = spot{off: t.Off + t.Len, pageMode: s.pageMode, mid: s.lineAny, pending: true}
 		switch t.Op {
 		case OpInit, OpStatusQuery, OpRealtime, OpDrawer:
 			if t.Kind == KindCmd {
@@ -273,10 +285,24 @@ func (s *scanner) token(t Token) {
 	}
 }
 
-// state is the current state with MidLine filled in.
-func (s *scanner) state() State {
-	st := s.st
-	st.MidLine = s.lineAny
+// settle copies the current state into the candidate splice points that
+// still refer to it; called before the state changes.
+func (s *scanner) settle() {
+	if s.cut.pending {
+		s.cut.st, s.cut.pending = s.st, false
+	}
+	if s.end.pending {
+		s.end.st, s.end.pending = s.st, false
+	}
+}
+
+// stateAt is the state in force at a candidate splice point.
+func (s *scanner) stateAt(at spot) State {
+	st := at.st
+	if at.pending {
+		st = s.st
+	}
+	st.MidLine = at.mid
 	return st
 }
 
@@ -388,11 +414,20 @@ func (s *scanner) command(t Token) {
 		if t.Len >= 2 && d[t.Off] == esc && (d[t.Off+1] == 0x1D || d[t.Off+1] == 0x1E || (d[t.Off+1] == 0x2A && p2 == 'r')) {
 			s.starVotes++
 		}
-		s.warnf(t.Off, "unknown command %s skipped as %d bytes", cmdName(d[t.Off:t.Off+t.Len]), t.Len)
+		if len(s.warn) < maxWarnings {
+			s.warnf(t.Off, "unknown command %s skipped as %d bytes", cmdName(d[t.Off:t.Off+t.Len]), t.Len)
+		} else {
+			s.more++
+		}
 		return
 	}
 	if d[t.Off] == gs {
 		s.escposVotes++
+	}
+	switch t.Op {
+	case OpInit, OpMode, OpSize, OpBold, OpUnderline, OpReverse, OpAlign, OpCodePage,
+		OpChineseOn, OpChineseOff, OpEncoding:
+		s.settle()
 	}
 	switch t.Op {
 	case OpInit:
@@ -533,7 +568,7 @@ func (s *scanner) newReceipt(off int) {
 	s.rStart = off
 	s.rLine = len(s.lines)
 	s.rPrints = false
-	s.cut = spot{off: off, st: s.state(), pageMode: s.pageMode}
+	s.cut = spot{off: off, pageMode: s.pageMode, mid: s.lineAny, pending: true}
 	s.end = s.cut
 }
 
@@ -553,7 +588,7 @@ func (s *scanner) closeReceipt(end, cut int, at spot) {
 		return
 	}
 	r := rcpt{start: s.rStart, end: end, cut: cut, lineA: s.rLine, lineB: len(s.lines), prints: s.rPrints}
-	r.splice, r.state = at.off, at.st
+	r.splice, r.state = at.off, s.stateAt(at)
 	switch {
 	case at.pageMode:
 		r.splice, r.reason = -1, "page mode"

@@ -148,18 +148,17 @@ func Split(b []byte, atEOF bool) (n int, t Token) {
 	c := b[0]
 	if c >= 0x20 {
 		i := 1
-		blank := c == ' '
 		for i < len(b) && b[i] >= 0x20 {
-			if b[i] != ' ' {
-				blank = false
-			}
 			i++
 		}
-		op := OpNone
-		if blank {
-			op = OpBlank
+		j := 0
+		for j < i && b[j] == ' ' {
+			j++
 		}
-		return i, Token{Len: i, Kind: KindText, Op: op}
+		if j == i {
+			return i, Token{Len: i, Kind: KindText, Op: OpBlank}
+		}
+		return i, Token{Len: i, Kind: KindText}
 	}
 	switch c {
 	case esc, gs, fs, dle:

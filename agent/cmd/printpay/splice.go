@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"printpay.dev/printpay/agent/escpos"
+	"printpay.dev/printpay/agent/receipt"
 	"printpay.dev/printpay/drivers/profiles"
 )
 
@@ -60,27 +61,29 @@ func cmdSplice(_ context.Context, s stdio, args []string) int {
 		return 1
 	}
 
-	job := escpos.Scan(data, escpos.Options{Encoding: prof.Encoding})
-	payable, amounts := receiptRules(data, job)
-	chosen, err := chooseReceipts(job, *which, payable)
+	rep := receipt.Analyze(data, receipt.Options{Encoding: prof.Encoding})
+	chosen, err := chooseReceipts(rep, *which)
 	if err != nil {
 		fmt.Fprintf(s.err, "printpay splice: %v\n", err)
 		return 2
 	}
 	var ins []escpos.Insertion
 	for _, i := range chosen {
-		r := job.Receipts[i]
+		rc := rep.Receipts[i]
+		r := rc.Escpos
 		if r.SpliceOffset < 0 {
 			fmt.Fprintf(s.err, "printpay splice: receipt %d gets no QR: %s\n", i, r.SpliceReason)
 			continue
 		}
+		// The amount line shows what the rules found due, in CNY; a
+		// receipt they do not find payable gets no amount line.
 		var amount int64
-		if i < len(amounts) {
-			amount = amounts[i]
+		if rc.Payable && rc.AmountFen != nil {
+			amount = *rc.AmountFen
 		}
 		block, err := escpos.QRBlock(escpos.QROptions{
 			URL: *codeURL, Mode: mode, PaperDots: prof.PaperDots, ModuleSize: nativeModule(mode, prof),
-			AmountFen: amount, Encoding: job.Encoding, State: r.State,
+			AmountFen: amount, Encoding: rep.Encoding, State: r.State,
 		})
 		if err != nil {
 			fmt.Fprintf(s.err, "printpay splice: receipt %d: %v\n", i, err)
@@ -95,14 +98,6 @@ func cmdSplice(_ context.Context, s stdio, args []string) int {
 	return 0
 }
 
-// receiptRules reports, per receipt, whether the rules find it payable and
-// for how much. The rule engine's per-receipt report (agent/receipt) is not
-// part of this build yet, so no receipt is known payable: --receipt payable
-// takes the last receipt and the block has no amount line.
-func receiptRules(_ []byte, job *escpos.Job) (payable []bool, amountFen []int64) {
-	return make([]bool, len(job.Receipts)), make([]int64, len(job.Receipts))
-}
-
 // nativeModule is the module size the profile asks for native QR; raster
 // QR sizes itself to the paper.
 func nativeModule(mode string, p profiles.Profile) int {
@@ -113,9 +108,9 @@ func nativeModule(mode string, p profiles.Profile) int {
 }
 
 // chooseReceipts turns --receipt into receipt indexes: "all", a number, or
-// "payable" (the first receipt the rules find payable, else the last one).
-func chooseReceipts(job *escpos.Job, which string, payable []bool) ([]int, error) {
-	n := len(job.Receipts)
+// "payable" (the receipts Analyze gives the QR, else the last receipt).
+func chooseReceipts(rep receipt.Report, which string) ([]int, error) {
+	n := len(rep.Receipts)
 	switch which {
 	case "all":
 		all := make([]int, n)
@@ -124,10 +119,8 @@ func chooseReceipts(job *escpos.Job, which string, payable []bool) ([]int, error
 		}
 		return all, nil
 	case "payable":
-		for i := 0; i < n && i < len(payable); i++ {
-			if payable[i] {
-				return []int{i}, nil
-			}
+		if len(rep.QR) > 0 {
+			return rep.QR, nil
 		}
 		return []int{n - 1}, nil
 	}

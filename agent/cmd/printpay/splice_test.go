@@ -132,6 +132,35 @@ func TestSpliceCommand(t *testing.T) {
 			}
 		}
 	})
+	t.Run("payable receipt with its amount", func(t *testing.T) {
+		// 应收金额 68.00: the rules find the GBK bill payable.
+		bill, billData := spliceCorpus(t, "SnailDev__SnailDev.EscPosParser/receipt-text.bin")
+		off := escpos.Scan(billData, escpos.Options{}).Receipts[0].SpliceOffset
+		code, out, stderr := spliceRun(t, nil, "splice", "--code-url", spliceTestURL, bill)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		b := insertedBlocks(t, billData, out, []int{off})[0]
+		caption := []byte{0xCE, 0xA2, 0xD0, 0xC5, 0xC9, 0xA8, 0xC2, 0xEB, 0xD6, 0xA7, 0xB8, 0xB6} // 微信扫码支付
+		amount := []byte("\xa3\xa468.00")                                                         // ￥68.00
+		if !bytes.Contains(b, caption) || !bytes.Contains(b, amount) {
+			t.Errorf("block lacks the GB2312 caption or amount")
+		}
+	})
+	t.Run("none payable: the last receipt", func(t *testing.T) {
+		// Receipt 0 is paid by card, 1 is a voucher, 2 the text after the
+		// last cut: none is payable, so the last one gets the QR.
+		cafe, cafeData := spliceCorpus(t, "receiptful__escpost/cafe-order-voucher.bin")
+		off := escpos.Scan(cafeData, escpos.Options{}).Receipts[2].SpliceOffset
+		code, out, stderr := spliceRun(t, nil, "splice", "--code-url", spliceTestURL, cafe)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		b := insertedBlocks(t, cafeData, out, []int{off})[0]
+		if bytes.Contains(b, []byte("CNY")) {
+			t.Error("a receipt the rules do not find payable got an amount line")
+		}
+	})
 	t.Run("receipt by number", func(t *testing.T) {
 		cafe, cafeData := spliceCorpus(t, "receiptful__escpost/cafe-order-voucher.bin")
 		off := escpos.Scan(cafeData, escpos.Options{}).Receipts[1].SpliceOffset

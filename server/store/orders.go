@@ -327,3 +327,14 @@ FROM receipts WHERE merchant_id = ? ORDER BY received_at, job_id, receipt_index`
 	}
 	return out, nil
 }
+
+// OpenOrders returns up to limit of the merchant's orders still open,
+// oldest first (what the WeChat poller reconciles).
+func (s *Store) OpenOrders(ctx context.Context, merchantID string, limit int) ([]Order, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+orderCols+` FROM orders WHERE merchant_id = ? AND state = ? ORDER BY created_at LIMIT ?`),
+		merchantID, StateOpen, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: open orders of %s: %w", merchantID, err)
+	}
+	return collectOrders(rows)
+}

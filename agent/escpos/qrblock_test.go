@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -316,5 +317,38 @@ func TestQRBlockErrors(t *testing.T) {
 	}
 	if _, err := escpos.QRBlock(escpos.QROptions{URL: long, PaperDots: 128}); !errors.Is(err, escpos.ErrQRTooLarge) {
 		t.Errorf("2 KB URL on 128 dots: err = %v", err)
+	}
+}
+
+// ExampleQRBlock splices a raster QR block into a one-receipt job at the
+// point Scan finds.
+func ExampleQRBlock() {
+	job := []byte("\x1b@Total 12.50\n\n\n\x1dVA\x03")
+	r := escpos.Scan(job, escpos.Options{}).Receipts[0]
+	block, err := escpos.QRBlock(escpos.QROptions{
+		URL: "weixin://wxpay/bizpayurl?pr=abc", AmountFen: 1250, State: r.State,
+	})
+	if err != nil {
+		panic(err)
+	}
+	out := escpos.Splice(job, []escpos.Insertion{{Offset: r.SpliceOffset, Block: block}})
+	fmt.Println(len(out) == len(job)+len(block))
+	fmt.Println(bytes.Equal(out[:r.SpliceOffset], job[:r.SpliceOffset]))
+	fmt.Println(bytes.HasSuffix(out, job[r.SpliceOffset:]))
+	// Output:
+	// true
+	// true
+	// true
+}
+
+// BenchmarkQRBlock builds a raster QR block for 80 mm paper.
+func BenchmarkQRBlock(b *testing.B) {
+	b.ReportAllocs()
+	o := escpos.QROptions{URL: "weixin://wxpay/bizpayurl?pr=AbCdEfG", AmountFen: 15300,
+		PaperDots: escpos.Paper80mm, Encoding: "gbk", State: escpos.State{Width: 1, Height: 1}}
+	for b.Loop() {
+		if _, err := escpos.QRBlock(o); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -343,3 +343,42 @@ func TestRenderNeverPanics(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRender draws arbitrary jobs: never an error or a panic, always the
+// paper's width, never taller than the cap plus the note.
+func FuzzRender(f *testing.F) {
+	for _, s := range []string{
+		"\x1b@Hello\n\x1d!\x11Big\n\x1dVA\x03",
+		"\x1c&\xce\xa2\xd0\xc5\n",
+		"\x1dv0\x00\x02\x00\x02\x00\xff\x00\x00\xff",
+		"\x1d(k\x04\x001A2\x00\x1d(k\x05\x001P0ab\x1d(k\x03\x001Q0",
+		"\x1bL\x1b$\x10\x00page\x0c",
+		"\x1b*\x21\x02\x00\xff\xff\xff\x00\x00\x00\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		img, _, err := render.Image(data, render.Options{PaperDots: 384, MaxHeight: 2000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if img.Rect.Dx() != 384 || img.Rect.Dy() > 2000+4*24 {
+			t.Fatalf("picture %v", img.Rect)
+		}
+	})
+}
+
+// BenchmarkRender draws a long corpus job.
+func BenchmarkRender(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join(corpusDir, "mike42__escpos-php/demo.bin"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := render.PNG(data, render.Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

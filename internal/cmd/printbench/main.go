@@ -11,7 +11,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -23,8 +22,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
+
+	"printpay.dev/printpay/internal/cupsd"
 )
 
 func main() {
@@ -251,11 +251,6 @@ func startP910nd(tty string) (func([]byte) (time.Time, error), func(), error) {
 // startCUPS runs a private cupsd with a raw queue whose socket:// device is
 // a listener of ours that copies to the pty, and prints with lp -o raw.
 func startCUPS(dir string, dev *device) (func([]byte) (time.Time, error), func(), error) {
-	for _, tool := range []string{"/usr/sbin/cupsd", "lp", "lpadmin", "lpstat"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			return nil, nil, fmt.Errorf("%s is not installed (apt-get install cups cups-client)", tool)
-		}
-	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, nil, err
@@ -269,58 +264,23 @@ func startCUPS(dir string, dev *device) (func([]byte) (time.Time, error), func()
 			go func() { defer c.Close(); io.Copy(dev.slaveFile, c) }()
 		}
 	}()
-	c := filepath.Join(dir, "cups")
-	for _, d := range []string{"spool", "state", "cache", "tmp"} {
-		os.MkdirAll(filepath.Join(c, d), 0o755)
-	}
-	os.Chmod(dir, 0o755)
-	exec.Command("chgrp", "lp", filepath.Join(c, "spool"), filepath.Join(c, "cache"), filepath.Join(c, "tmp")).Run()
-	os.Chmod(filepath.Join(c, "spool"), 0o710)
-	os.Chmod(filepath.Join(c, "cache"), 0o770)
-	os.Chmod(filepath.Join(c, "tmp"), 0o770)
-	base, _ := os.ReadFile("/etc/cups/cupsd.conf")
-	var conf strings.Builder
-	fmt.Fprintf(&conf, "Listen %s/cups.sock\n", c)
-	sc := bufio.NewScanner(bytes.NewReader(base))
-	for sc.Scan() {
-		if !strings.HasPrefix(sc.Text(), "Listen") {
-			conf.WriteString(sc.Text() + "\n")
-		}
-	}
-	os.WriteFile(filepath.Join(c, "cupsd.conf"), []byte(conf.String()), 0o644)
-	files := fmt.Sprintf("SystemGroup root lpadmin\nServerRoot %[1]s\nRequestRoot %[1]s/spool\nStateDir %[1]s/state\nCacheDir %[1]s/cache\nTempDir %[1]s/tmp\nErrorLog %[1]s/error_log\nAccessLog %[1]s/access_log\nPageLog %[1]s/page_log\n", c)
-	os.WriteFile(filepath.Join(c, "cups-files.conf"), []byte(files), 0o644)
-	env := append(os.Environ(), "CUPS_SERVER="+c+"/cups.sock")
-	cupsd := exec.Command("/usr/sbin/cupsd", "-f", "-c", filepath.Join(c, "cupsd.conf"), "-s", filepath.Join(c, "cups-files.conf"))
-	if err := cupsd.Start(); err != nil {
+	srv, err := cupsd.Start(context.Background(), dir)
+	if err != nil {
+		l.Close()
 		return nil, nil, err
 	}
-	stop := func() { cupsd.Process.Kill(); cupsd.Wait(); l.Close() }
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for ctx.Err() == nil {
-		cmd := exec.Command("lpstat", "-r")
-		cmd.Env = env
-		if out, _ := cmd.Output(); strings.Contains(string(out), "is running") {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	adm := exec.Command("lpadmin", "-p", "bench", "-E", "-v", "socket://"+l.Addr().String())
-	adm.Env = env
-	if out, err := adm.CombinedOutput(); err != nil {
+	stop := func() { srv.Close(); l.Close() }
+	if err := srv.AddQueue("bench", "socket://"+l.Addr().String()); err != nil {
 		stop()
-		return nil, nil, fmt.Errorf("lpadmin: %v %s", err, out)
+		return nil, nil, err
 	}
 	jobFile := filepath.Join(dir, "job.bin")
 	return func(b []byte) (time.Time, error) {
 		if err := os.WriteFile(jobFile, b, 0o644); err != nil {
 			return time.Time{}, err
 		}
-		cmd := exec.Command("lp", "-d", "bench", "-o", "raw", jobFile)
-		cmd.Env = env
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return time.Time{}, fmt.Errorf("lp: %v %s", err, out)
+		if err := srv.LP("bench", jobFile); err != nil {
+			return time.Time{}, err
 		}
 		return time.Now(), nil
 	}, stop, nil

@@ -452,3 +452,24 @@ var _ = fmt.Sprint
 var apiDescription = api.Description
 
 const handlersPerConn = 8 // as in agent.go
+
+// metricValue reads one unlabelled metric from /metrics.
+func metricValue(t testing.TB, base, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	buf.ReadFrom(resp.Body)
+	for _, line := range strings.Split(buf.String(), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			var f float64
+			fmt.Sscan(v, &f)
+			return f
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}

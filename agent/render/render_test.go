@@ -382,3 +382,29 @@ func BenchmarkRender(b *testing.B) {
 		}
 	}
 }
+
+// TestRenderConcurrent draws from several goroutines at once, as the file
+// driver and the status page do (run with -race).
+func TestRenderConcurrent(t *testing.T) {
+	font := needFont(t)
+	data := readCorpus(t, "SnailDev__SnailDev.EscPosParser/receipt-text.bin")
+	want, _, err := render.Image(data, render.Options{FontPath: font})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 4)
+	for i := 0; i < 4; i++ {
+		go func() {
+			got, _, err := render.Image(data, render.Options{FontPath: font})
+			if err == nil && !bytes.Equal(got.Pix, want.Pix) {
+				err = fmt.Errorf("concurrent render differs")
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < 4; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

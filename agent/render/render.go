@@ -90,13 +90,17 @@ func Image(data []byte, opt Options) (*image.Gray, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	// The encoding and the command dialect show in the first receipts; a
+	// bounded prefix keeps detection cheap on huge jobs.
+	job := escpos.Scan(data[:min(len(data), detectBytes)], escpos.Options{Encoding: opt.Encoding})
 	enc := opt.Encoding
 	if enc == "" {
-		// The encoding shows in the first receipts; a bounded prefix keeps
-		// detection cheap on huge jobs.
-		enc = escpos.Scan(data[:min(len(data), detectBytes)], escpos.Options{}).Encoding
+		enc = job.Encoding
 	}
 	p := newPrinter(paper, maxH, g, enc)
+	if job.Star {
+		p.warnf("Star Line Mode job: drawn as if it were ESC/POS, so commands may print as text")
+	}
 	if f == nil {
 		p.warnf("no CJK font found (searched %d paths); ASCII drawn with a basic font, everything else as boxes", len(paths))
 	}

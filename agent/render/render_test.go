@@ -263,6 +263,7 @@ func TestRenderWarnings(t *testing.T) {
 		{"page mode", "\x1bLpage\x0c", render.Options{FontPath: font}, "page mode"},
 		{"truncated", "text\n\x1dv0\x00\x10\x00\xff\x00\x01\x02", render.Options{FontPath: font}, "truncated command at offset 5"},
 		{"unterminated line", "held in the buffer", render.Options{FontPath: font}, "no line feed"},
+		{"star line mode", "\x1b\x1da\x01Hello\n\x1b\x1da\x00Total 1.00\n\x1bd\x02", render.Options{FontPath: font}, "Star Line Mode"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -314,6 +314,7 @@ func (s *scanner) chooseEncoding(job *Job) *decoder {
 	d := &decoder{
 		data: s.data, defPage: encCP437, warnf: s.warnf,
 	}
+	configuredPage := false
 	if s.opt.Encoding != "" {
 		e, ok := lookupEncoding(s.opt.Encoding)
 		switch {
@@ -321,6 +322,7 @@ func (s *scanner) chooseEncoding(job *Job) *decoder {
 			s.warnf(0, "unknown encoding %q; detecting", s.opt.Encoding)
 		case e.kind == encSingle || e.kind == encKatakana:
 			d.defPage = e
+			configuredPage = true
 		default:
 			d.force = &e
 		}
@@ -377,6 +379,9 @@ func (s *scanner) chooseEncoding(job *Job) *decoder {
 	switch {
 	case d.force != nil:
 		job.Encoding = d.force.name
+	case configuredPage:
+		// A configured single-byte page: no guessing; FS & text is still
+		// read as Chinese.
 	case len(cand) > 0 && allUTF8 && (mbRunes >= 3 || (mbRunes >= 1 && chineseRuns == 0)):
 		d.auto, d.chinese = encUTF8Def, encUTF8Def
 		s.warnf(firstCand, "text is valid multi-byte UTF-8 without FS ( C: decoded as utf-8")

@@ -70,6 +70,10 @@ type spot struct {
 
 const maxWarnings = 64
 
+// maxRasterInk is the most text a raster-only job may carry: drivers'
+// vendor commands leave a stray byte or two that tokenizes as text.
+const maxRasterInk = 4
+
 type scanner struct {
 	data []byte
 	opt  Options
@@ -604,7 +608,7 @@ func (s *scanner) finish() *Job {
 	}
 	job := &Job{}
 	job.Star = s.starVotes > s.escposVotes && s.starVotes > 0
-	job.RasterOnly = !job.Star && s.ink == 0 && s.raster > 0
+	job.RasterOnly = !job.Star && s.ink <= maxRasterInk && s.raster > 0
 	dec := s.chooseEncoding(job)
 	lines := make([]Line, len(s.lines))
 	for i, l := range s.lines {

@@ -192,6 +192,14 @@ func TestSpliceCommand(t *testing.T) {
 		})
 	}
 
+	t.Run("unchanged star line mode", func(t *testing.T) {
+		star := []byte("\x1b\x1da\x01Hello\n\x1b\x1da\x00Total 1.00\n\x1bd\x02")
+		code, out, stderr := spliceRun(t, star, "splice", "--code-url", spliceTestURL, "-")
+		if code != 0 || !bytes.Equal(out, star) || !strings.Contains(string(stderr), "Star") {
+			t.Errorf("exit %d, changed %v, stderr %q", code, !bytes.Equal(out, star), stderr)
+		}
+	})
+
 	// Usage errors.
 	for _, args := range [][]string{
 		{"splice", logo},

@@ -73,6 +73,12 @@ func (s *Set) Decide(lines []string) Decision {
 		return d
 	}
 	a.labelsOnNextLine()
+	for i := range a.lines {
+		for k := range a.lines[i].pairs {
+			p := &a.lines[i].pairs[k]
+			p.role, p.tier = c.roleOf(p.label)
+		}
+	}
 
 	d.OrderNo = a.orderNo()
 	signal, tendered := a.signals()
@@ -272,14 +278,13 @@ func (a *analysis) signals() (string, bool) {
 	for _, sg := range c.signals {
 		for i := range a.lines {
 			ln := &a.lines[i]
-			if sg.KeepCancels && kept(i) || containsAny(ln.compact, sg.Except) != "" {
+			if sg.KeepCancels && kept(i) {
 				continue
 			}
 			hit := sg.exact[ln.compact]
-			if !hit && ln.money == 0 {
-				n := utf8.RuneCountInString(ln.compact)
-				for _, t := range sg.titles {
-					if strings.Contains(ln.compact, t) && n <= utf8.RuneCountInString(t)+6 {
+			if !hit && ln.money == 0 && ln.runes <= sg.maxTitle+6 {
+				for k, t := range sg.titles {
+					if ln.runes <= sg.titleRunes[k]+6 && strings.Contains(ln.compact, t) {
 						hit = true
 						break
 					}
@@ -293,7 +298,7 @@ func (a *analysis) signals() (string, bool) {
 					if p.val.cls != clsMoney || p.val.fen == 0 {
 						continue
 					}
-					if r, _ := c.roleOf(p.label); r == roleInfo {
+					if p.role == roleInfo {
 						continue
 					}
 					if containsAny(p.label, sg.Labels) != "" {
@@ -302,7 +307,7 @@ func (a *analysis) signals() (string, bool) {
 					}
 				}
 			}
-			if hit {
+			if hit && containsAny(ln.compact, sg.Except) == "" {
 				return sg.Reason + ": " + quote(ln.text), true
 			}
 		}
@@ -332,7 +337,7 @@ func (a *analysis) amount(tendered bool) (*amountLine, string) {
 			if p.val.cls != clsMoney {
 				continue
 			}
-			r, t := c.roleOf(p.label)
+			r, t := p.role, p.tier
 			if r != roleDue || (c.onlyNoTnd[t] && tendered) {
 				continue
 			}
@@ -380,17 +385,28 @@ func (a *analysis) foreignCurrencies() []string {
 				note(code)
 			}
 		}
-		for m, code := range c.markers {
-			if code == c.home || m == "元" {
+		for _, m := range c.foreignSymbols {
+			if strings.Contains(ln.text, m) {
+				note(c.markers[m])
+			}
+		}
+		// Currency codes standing alone: "TOTAL EUR 8.20".
+		t := ln.text
+		for k := 0; k < len(t); {
+			if !isASCIILetter(t[k]) {
+				k++
 				continue
 			}
-			if hasLetters(m) {
-				if containsWord(ln.text, m) {
+			e := k
+			for e < len(t) && isASCIILetter(t[e]) {
+				e++
+			}
+			if e-k >= 3 && e-k <= 4 {
+				if code, ok := c.markers[strings.ToUpper(t[k:e])]; ok {
 					note(code)
 				}
-			} else if strings.Contains(ln.text, m) {
-				note(code)
 			}
+			k = e
 		}
 	}
 	if len(out) > 1 {
@@ -402,35 +418,6 @@ func (a *analysis) foreignCurrencies() []string {
 		}
 	}
 	return out
-}
-
-func hasLetters(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if isASCIILetter(s[i]) {
-			return true
-		}
-	}
-	return false
-}
-
-// containsWord finds an upper-case code such as EUR standing alone (not
-// inside EUROPE), letters only counted as word characters.
-func containsWord(text, w string) bool {
-	up := strings.ToUpper(text)
-	for from := 0; ; {
-		i := strings.Index(up[from:], w)
-		if i < 0 {
-			return false
-		}
-		i += from
-		j := i + len(w)
-		before := i == 0 || !isASCIILetter(up[i-1])
-		after := j >= len(up) || !isASCIILetter(up[j])
-		if before && after {
-			return true
-		}
-		from = i + 1
-	}
 }
 
 // orderNo finds the POS order number: the value after the first strong
@@ -478,7 +465,7 @@ func (a *analysis) japanese() bool {
 	n := 0
 	for i := range a.lines {
 		for _, r := range a.lines[i].text {
-			if r != 'の' && (unicode.Is(unicode.Hiragana, r) || unicode.Is(unicode.Katakana, r)) && r != 'ー' && r != '・' {
+			if r >= 0x3041 && r <= 0x30FA && r != 'の' && r != 0x30FB {
 				n++
 			}
 		}
@@ -531,7 +518,7 @@ zone:
 			if p.val.cls != clsMoney {
 				continue
 			}
-			switch r, _ := c.roleOf(p.label); r {
+			switch p.role {
 			case roleDue, roleSubtotal, roleTax, roleFee, roleDiscountTotal:
 				zoneEnd = i
 				break zone
@@ -549,7 +536,7 @@ zone:
 		}
 		known := false
 		for _, p := range ln.pairs {
-			if r, _ := c.roleOf(p.label); r != roleNone {
+			if p.role != roleNone {
 				known = true
 				break
 			}
@@ -586,7 +573,7 @@ zone:
 		ln := &a.lines[i]
 		annotation := false
 		for _, p := range ln.pairs {
-			if r, _ := c.roleOf(p.label); r == roleInfo {
+			if p.role == roleInfo {
 				annotation = true
 			}
 		}
@@ -598,7 +585,7 @@ zone:
 			if abs < 0 {
 				abs = -abs
 			}
-			r, t := c.roleOf(p.label)
+			r, t := p.role, p.tier
 			switch r {
 			case roleSubtotal:
 				subs = append(subs, p.val.fen)

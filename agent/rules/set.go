@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 //go:embed defaults.json
@@ -348,12 +349,16 @@ type compiled struct {
 	methods   []string
 	keep      []string
 	signals   []compiledSignal
+	// foreignSymbols are the non-letter markers of other currencies ($, HK$, €).
+	foreignSymbols []string
 }
 
 type compiledSignal struct {
 	Signal
-	titles []string // compacted
-	exact  map[string]bool
+	titles     []string // compacted
+	titleRunes []int
+	maxTitle   int
+	exact      map[string]bool
 }
 
 func key(l string) string { return compactLabel(normalize(l)) }
@@ -406,6 +411,12 @@ func (s *Set) compile() *compiled {
 	for k, v := range s.Currency.Markers {
 		c.markers[strings.ToUpper(normalize(k))] = strings.ToUpper(v)
 	}
+	for m, code := range c.markers {
+		if code != c.home && strings.IndexFunc(m, func(r rune) bool { return r >= 'A' && r <= 'Z' }) < 0 {
+			c.foreignSymbols = append(c.foreignSymbols, m)
+		}
+	}
+	sort.Strings(c.foreignSymbols)
 	add := func(list []string, r role) {
 		for _, k := range keys(list) {
 			if _, dup := c.roles[k]; !dup {
@@ -429,6 +440,11 @@ func (s *Set) compile() *compiled {
 	add(s.Info, roleInfo)
 	for _, sg := range s.NotPayable {
 		cs := compiledSignal{Signal: sg, titles: keys(sg.Titles), exact: set(sg.Exact)}
+		for _, t := range cs.titles {
+			n := utf8.RuneCountInString(t)
+			cs.titleRunes = append(cs.titleRunes, n)
+			cs.maxTitle = max(cs.maxTitle, n)
+		}
 		cs.Labels = keys(sg.Labels)
 		cs.Contains = keys(sg.Contains)
 		cs.Except = keys(sg.Except)

@@ -45,6 +45,8 @@ type pair struct {
 	raw   string // label text as printed (trimmed; inherited for "合计 2 68.00")
 	label string // compact label: lower-case, no spaces or decoration
 	val   value
+	role  role // set by Decide once labels are final
+	tier  int
 }
 
 // line is one printed line, read.
@@ -55,6 +57,7 @@ type line struct {
 	tail    string // compact text after the last value (or the whole line when it has none)
 	markers []string
 	money   int // how many money values
+	runes   int // runes in compact
 }
 
 // Bounds that keep Decide linear and small on hostile input.
@@ -125,11 +128,29 @@ const unitRunes = "件个份位人杯瓶只次张斤克盒包袋支罐箱枚碗�
 
 // decoration is stripped from both ends of labels and removed from compact
 // lines.
+const decorRunes = ":：.。,，;；-—_=*#|/\\~·•()（）[]【】<>《》{}\"'!！?？+、…"
+
+var decorASCII = func() (t [128]bool) {
+	for _, r := range decorRunes {
+		if r < 128 {
+			t[r] = true
+		}
+	}
+	for _, r := range " \t\n\r\v\f" {
+		t[r] = true
+	}
+	return t
+}()
+
 func isDecor(r rune) bool {
-	if unicode.IsSpace(r) {
+	if r < 128 {
+		return decorASCII[r]
+	}
+	switch r {
+	case '：', '。', '，', '；', '—', '·', '•', '（', '）', '【', '】', '《', '》', '！', '？', '、', '…', 0x3000, 0x00a0:
 		return true
 	}
-	return strings.ContainsRune(":：.。,，;；-—_=*#|/\\~·•()（）[]【】<>《》{}\"'!！?？+、…", r)
+	return unicode.IsSpace(r)
 }
 
 // markerPrefixes are tried longest first on values and at the end of labels.
@@ -412,7 +433,7 @@ func readLine(text string, budget int) (line, int) {
 		gap := label.String()
 		raw := strings.TrimSpace(gap)
 		// A marker at the end of the label belongs to the value: "TOTAL EUR 8.20", "¥ 68.00".
-		if v.marker == "" {
+		if v.marker == "" && endsLikeMarker(raw) {
 			for _, m := range markerPrefixes {
 				if hasSuffixFold(raw, m) {
 					before := raw[:len(raw)-len(m)]
@@ -481,7 +502,7 @@ func readLine(text string, budget int) (line, int) {
 		}
 		// What follows the word: 元 or a currency code makes it money, a unit a count.
 		rest := text[j:]
-		if v.marker == "" && (v.cls == clsInt || v.cls == clsMoney) {
+		if v.marker == "" && (v.cls == clsInt || v.cls == clsMoney) && startsLikeMarker(rest) {
 			for _, m := range markerSuffixes {
 				t := strings.TrimLeft(rest, " ")
 				if len(rest)-len(t) > 1 {
@@ -522,7 +543,27 @@ func readLine(text string, budget int) (line, int) {
 		}
 	}
 	ln.compact = compactText(text)
+	ln.runes = utf8.RuneCountInString(ln.compact)
 	return ln, used
+}
+
+// endsLikeMarker: a cheap test before trying every marker at the end of s.
+func endsLikeMarker(s string) bool {
+	if s == "" {
+		return false
+	}
+	r, _ := utf8.DecodeLastRuneInString(s)
+	return r == '$' || r == '€' || r == '¥' || r < 0x80 && isASCIILetter(byte(r))
+}
+
+// startsLikeMarker: a cheap test before trying every marker after a value.
+func startsLikeMarker(s string) bool {
+	s = strings.TrimLeft(s, " ")
+	if s == "" {
+		return false
+	}
+	r, _ := utf8.DecodeRuneInString(s)
+	return r == '元' || r == '$' || r == '€' || r == '¥' || r < 0x80 && isASCIILetter(byte(r))
 }
 
 func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }

@@ -151,18 +151,31 @@ func (d *decoder) encFor(sg seg) textEnc {
 func (d *decoder) lineText(segs []seg) string {
 	b := d.buf[:0]
 	for _, sg := range segs {
-		if sg.tab {
-			b = bytes.TrimRight(b, " ")
+		switch {
+		case sg.tab:
+			b = trimSpaces(b)
 			if len(b) > 0 && b[len(b)-1] != '\t' {
 				b = append(b, '\t')
 			}
-			continue
+		case !sg.high:
+			b = append(b, d.data[sg.off:sg.off+sg.n]...)
+		default:
+			b = d.appendRun(b, d.data[sg.off:sg.off+sg.n], d.encFor(sg))
 		}
-		b = d.appendRun(b, d.data[sg.off:sg.off+sg.n], d.encFor(sg))
 	}
-	b = bytes.TrimRight(b, " \t")
+	b = trimSpaces(b)
+	for len(b) > 0 && b[len(b)-1] == '\t' {
+		b = trimSpaces(b[:len(b)-1])
+	}
 	d.buf = b
 	return string(b)
+}
+
+func trimSpaces(b []byte) []byte {
+	for len(b) > 0 && b[len(b)-1] == ' ' {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 func isASCII(b []byte) bool {
@@ -337,7 +350,8 @@ func (s *scanner) chooseEncoding(job *Job) *decoder {
 	var utf8Runs, mbRunes int
 	allUTF8 := true
 	for _, l := range s.lines {
-		for _, sg := range s.segs[l.segA:l.segB] {
+		for i := l.segA; i < l.segB; i++ {
+			sg := &s.segs[i]
 			if sg.tab {
 				continue
 			}
@@ -345,6 +359,7 @@ func (s *scanner) chooseEncoding(job *Job) *decoder {
 			if isASCII(run) {
 				continue
 			}
+			sg.high = true
 			if d.mangled == "" {
 				d.mangled = mangledRun(run)
 			}
@@ -354,7 +369,7 @@ func (s *scanner) chooseEncoding(job *Job) *decoder {
 				continue
 			case clsCodePage:
 				if d.force == nil {
-					high[d.encFor(sg).name] += sg.n
+					high[d.encFor(*sg).name] += sg.n
 					continue
 				}
 			}
@@ -410,7 +425,7 @@ func (s *scanner) chooseEncoding(job *Job) *decoder {
 	if d.force == nil {
 		for _, l := range s.lines {
 			for _, sg := range s.segs[l.segA:l.segB] {
-				if !sg.tab && sg.cls != clsCodePage && sg.cls != clsUTF8 && !isASCII(s.data[sg.off:sg.off+sg.n]) {
+				if sg.high && sg.cls != clsCodePage && sg.cls != clsUTF8 {
 					high[d.encFor(sg).name] += sg.n
 				}
 			}

@@ -32,6 +32,7 @@ type seg struct {
 	cls    textClass
 	page   uint8
 	tab    bool
+	high   bool // has bytes >= 0x80 (set by chooseEncoding)
 }
 
 // rawLine is a line before its text is decoded.
@@ -278,15 +279,20 @@ func (s *scanner) token(t Token) {
 	}
 	s.afterUnk = t.Kind == KindCmd && t.Op == OpUnknown
 	if !t.IsTail() {
-		s.cut = spot{off: t.Off + t.Len, pageMode: s.pageMode, mid: s.lineAny, pending: true}
+		s.cut.mark(t.Off+t.Len, s.pageMode, s.lineAny)
 		switch t.Op {
 		case OpInit, OpStatusQuery, OpRealtime, OpDrawer:
 			if t.Kind == KindCmd {
 				return
 			}
 		}
-		s.end = s.cut
+		s.end.mark(t.Off+t.Len, s.pageMode, s.lineAny)
 	}
+}
+
+// mark moves a candidate splice point; its state is copied lazily.
+func (p *spot) mark(off int, pageMode, mid bool) {
+	p.off, p.pageMode, p.mid, p.pending = off, pageMode, mid, true
 }
 
 // settle copies the current state into the candidate splice points that
@@ -572,8 +578,8 @@ func (s *scanner) newReceipt(off int) {
 	s.rStart = off
 	s.rLine = len(s.lines)
 	s.rPrints = false
-	s.cut = spot{off: off, pageMode: s.pageMode, mid: s.lineAny, pending: true}
-	s.end = s.cut
+	s.cut.mark(off, s.pageMode, s.lineAny)
+	s.end.mark(off, s.pageMode, s.lineAny)
 }
 
 func (s *scanner) cutToken(t Token) {

@@ -1,5 +1,7 @@
 package escpos
 
+import "encoding/binary"
+
 // This file is the tokenizer: the command table of escpos.md §3–4 as code.
 // A token is a view (offset, length) into the caller's bytes; nothing is
 // copied and nothing is re-serialised.
@@ -147,10 +149,7 @@ func Split(b []byte, atEOF bool) (n int, t Token) {
 	}
 	c := b[0]
 	if c >= 0x20 {
-		i := 1
-		for i < len(b) && b[i] >= 0x20 {
-			i++
-		}
+		i := textEnd(b)
 		j := 0
 		for j < i && b[j] == ' ' {
 			j++
@@ -191,6 +190,23 @@ func Split(b []byte, atEOF bool) (n int, t Token) {
 		}
 		return l, Token{Len: l, Kind: KindCmd, Op: op, Trunc: true}
 	}
+}
+
+// textEnd returns the length of the run of bytes >= 0x20 at the start of
+// b (b[0] is one), eight bytes at a time.
+func textEnd(b []byte) int {
+	i := 1
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		// A byte below 0x20 sets its high bit in (x - 0x20…) & ^x.
+		if (x-0x2020202020202020)&^x&0x8080808080808080 != 0 {
+			break
+		}
+	}
+	for i < len(b) && b[i] >= 0x20 {
+		i++
+	}
+	return i
 }
 
 func ctrlOp(c byte) Op {

@@ -263,11 +263,12 @@ var (
 		paid:  []byte{0xD2, 0xD1, 0xD6, 0xA7, 0xB8, 0xB6},
 		yuan:  []byte{0xA3, 0xA4},
 	}
-	// 微信掃碼支付 / 已支付 in Big5; Big5 has no yuan sign, so "CNY ".
+	// 微信掃碼支付 / 已支付 / ￥ in Big5 (A2 44 is the full-width yen/yuan
+	// sign Taiwanese and Hong Kong receipts print before amounts).
 	captionBig5 = caption{
 		label: []byte{0xB7, 0x4C, 0xAB, 0x48, 0xB1, 0xBD, 0xBD, 0x58, 0xA4, 0xE4, 0xA5, 0x49},
 		paid:  []byte{0xA4, 0x77, 0xA4, 0xE4, 0xA5, 0x49},
-		yuan:  []byte("CNY "),
+		yuan:  []byte{0xA2, 0x44},
 	}
 	captionASCII = caption{
 		label: []byte("WeChat Pay"),

@@ -195,7 +195,7 @@ func TestQRBlockCaptions(t *testing.T) {
 	}{
 		{"gbk", "gbk", escpos.State{}, gb, []string{"微信扫码支付", "￥153.00"}},
 		{"gb18030 after FS &", "gb18030", escpos.State{Chinese: true}, gb, []string{"微信扫码支付", "￥153.00"}},
-		{"big5", "big5", escpos.State{}, b5, []string{"微信掃碼支付", "CNY 153.00"}},
+		{"big5", "big5", escpos.State{}, b5, []string{"微信掃碼支付", "￥153.00"}},
 		{"cp437", "cp437", escpos.State{}, ascii, []string{"WeChat Pay", "CNY 153.00"}},
 		{"unknown", "", escpos.State{}, ascii, []string{"WeChat Pay", "CNY 153.00"}},
 		// Under FS ( C UTF-8 GB bytes would print as garbage: ASCII instead.
@@ -270,6 +270,10 @@ func TestPaidBlock(t *testing.T) {
 	}
 	if bytes.Contains(b, []byte{0x1D, 0x76, 0x30}) || bytes.Contains(b, []byte{0x1D, 0x28, 0x6B}) {
 		t.Error("paid block contains a QR")
+	}
+	s, err = traditionalchinese.Big5.NewDecoder().Bytes(textRuns(escpos.PaidBlock(15300, "big5", escpos.State{}))[0])
+	if err != nil || string(s) != "已支付 ￥153.00" {
+		t.Errorf("Big5 paid text = %q (%v)", s, err)
 	}
 	if got := string(textRuns(escpos.PaidBlock(5, "", escpos.State{}))[0]); got != "PAID CNY 0.05" {
 		t.Errorf("ASCII paid text = %q", got)

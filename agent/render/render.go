@@ -93,9 +93,9 @@ func Image(data []byte, opt Options) (*image.Gray, []string, error) {
 	// The encoding and the command dialect show in the first receipts; a
 	// bounded prefix keeps detection cheap on huge jobs.
 	job := escpos.Scan(data[:min(len(data), detectBytes)], escpos.Options{Encoding: opt.Encoding})
-	enc := opt.Encoding
-	if enc == "" {
-		enc = job.Encoding
+	enc := job.Encoding
+	if c, ok := escpos.LookupEncoding(opt.Encoding); ok {
+		enc = c
 	}
 	p := newPrinter(paper, maxH, g, enc)
 	if job.Star {

@@ -51,12 +51,22 @@ func (k *keyring) Verify(ctx context.Context, serial, message, signature string)
 	if d == nil {
 		return fmt.Errorf("wechatpay: serial %q is not the configured public key id %q", serial, k.pubID)
 	}
-	if _, ok := d.Get(ctx, serial); !ok {
+	if _, ok := d.Get(ctx, serial); !ok || k.stale() {
 		if err := k.refresh(ctx, false); err != nil {
 			k.log.Warn("wechatpay platform certificate refresh failed", "serial", serial, "err", err)
 		}
 	}
 	return verifiers.NewSHA256WithRSAVerifier(d).Verify(ctx, serial, message, signature)
+}
+
+// certMaxAge is how long downloaded certificates are used before the list is
+// fetched again (the SDK uses 24h; new certificates appear 24h before use).
+const certMaxAge = 12 * time.Hour
+
+func (k *keyring) stale() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return time.Since(k.lastRefresh) > certMaxAge
 }
 
 // GetSerial implements auth.Verifier: the key we ask WeChat to sign answers

@@ -1,7 +1,9 @@
 package wechatpay
 
 import (
+	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -34,6 +36,53 @@ func (t *sandboxTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return t.base.RoundTrip(r2)
 }
 
+// failoverTransport retries a request on the backup host
+// api2.mch.weixin.qq.com when the primary host cannot be reached at all
+// (DNS or connect failure: the request never left, so resending it is safe),
+// as WeChat's disaster-recovery guidance asks. Every request tries the
+// primary first, which switches back by itself.
+type failoverTransport struct {
+	base http.RoundTripper
+}
+
+const (
+	primaryHost = "api.mch.weixin.qq.com"
+	backupHost  = "api2.mch.weixin.qq.com"
+)
+
+func (t *failoverTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(r)
+	if err == nil || !strings.EqualFold(r.URL.Host, primaryHost) || !unreachable(err) {
+		return resp, err
+	}
+	r2 := r.Clone(r.Context())
+	if r.Body != nil && r.Body != http.NoBody {
+		if r.GetBody == nil {
+			return resp, err
+		}
+		body, gerr := r.GetBody()
+		if gerr != nil {
+			return resp, err
+		}
+		r2.Body = body
+	}
+	u := *r.URL
+	u.Host = backupHost
+	r2.URL, r2.Host = &u, ""
+	return t.base.RoundTrip(r2)
+}
+
+// unreachable reports a failure before anything was sent: name resolution
+// or the TCP connect.
+func unreachable(err error) bool {
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return true
+	}
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
+
 // sandboxHost accepts "host:port" or "http://host:port".
 func sandboxHost(addr string) (string, error) {
 	if strings.Contains(addr, "://") {
@@ -56,7 +105,7 @@ func httpClient(c Config) (*http.Client, error) {
 		timeout = 10 * time.Second
 	}
 	base := http.DefaultTransport.(*http.Transport).Clone()
-	var rt http.RoundTripper = base
+	var rt http.RoundTripper = &failoverTransport{base: base}
 	if c.Sandbox != "" {
 		host, err := sandboxHost(c.Sandbox)
 		if err != nil {

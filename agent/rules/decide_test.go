@@ -3,6 +3,7 @@ package rules
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func lines(s string) []string { return strings.Split(strings.Trim(s, "\n"), "\n") }
@@ -205,5 +206,26 @@ func TestBadInputBounded(t *testing.T) {
 				t.Errorf("payable %v, reason %q (want %q)", d.Payable, d.Reason, tc.reason)
 			}
 		})
+	}
+}
+
+// TestWorstCaseBounded: the largest receipt Decide reads (2000 lines of 1 KiB
+// of pathological text) is decided, not payable, in bounded time. The limit
+// is generous: the time is the behaviour, not a benchmark.
+func TestWorstCaseBounded(t *testing.T) {
+	for _, unit := range []string{"1,", "1.", "-1", "$1", "合计1 ", "a1", "1:", "#", "１", "合 ", "元1", "x1 ", "RMB", "应收 1.00\t"} {
+		line := strings.Repeat(unit, 1024/len(unit))
+		in := make([]string, maxLines)
+		for i := range in {
+			in[i] = line
+		}
+		start := time.Now()
+		d := Default().Decide(in)
+		if el := time.Since(start); el > 5*time.Second {
+			t.Errorf("%q: %v", unit, el)
+		}
+		if d.Payable || d.Reason == "" {
+			t.Errorf("%q: payable %v, reason %q", unit, d.Payable, d.Reason)
+		}
 	}
 }

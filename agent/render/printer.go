@@ -476,13 +476,13 @@ func (p *printer) command(t escpos.Token, tok []byte, off int) {
 	case escpos.OpCut:
 		p.cut()
 	case escpos.OpRaster:
-		p.raster(t, tok, off)
+		p.raster(tok, off)
 	case escpos.OpNVImage:
 		p.placeholder("stored logo")
 	case escpos.OpBarcode:
 		p.barcode(tok)
 	case escpos.OpQR, escpos.OpSymbol:
-		p.symbol(t, tok)
+		p.symbol(tok)
 	default:
 		p.other(tok)
 	}
@@ -588,7 +588,7 @@ func (p *printer) placeholder(label string) {
 }
 
 // raster draws GS v 0, GS Q 0, ESC *, and GS ( L / GS 8 L graphics.
-func (p *printer) raster(t escpos.Token, tok []byte, off int) {
+func (p *printer) raster(tok []byte, off int) {
 	switch {
 	case tok[0] == 0x1D && (tok[1] == 'v' || tok[1] == 'Q'):
 		// GS v 0 m xL xH yL yH d…: x bytes per row, y rows, MSB leftmost.
@@ -810,7 +810,7 @@ func (p *printer) hriLine(data []byte) {
 // other symbologies print as a placeholder.
 //
 //	1D 28 6B pL pH cn fn …
-func (p *printer) symbol(t escpos.Token, tok []byte) {
+func (p *printer) symbol(tok []byte) {
 	if len(tok) < 7 {
 		return
 	}

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 )
@@ -134,5 +135,33 @@ func TestMerge(t *testing.T) {
 	}
 	if got := Default().Merge(nil); got == Default() || got.Version != Default().Version {
 		t.Error("Merge(nil) must return a copy")
+	}
+}
+
+// The merchant example in README.md must stay valid and do what it says.
+func TestReadmeExample(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(b), "```json\n")
+	js, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("no json block in README.md")
+	}
+	over, err := Parse([]byte(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := Default().Merge(over)
+	for in, payable := range map[string]bool{
+		"TOTAL $12.00":  true,
+		"请付 30.00":      true,
+		"员工餐\n合计 20.00": false,
+		"烤鸭 100.00\n开瓶费 20.00\n合计 120.00": true,
+	} {
+		if d := m.Decide(lines(in)); d.Payable != payable {
+			t.Errorf("%q: payable %v (%s)", in, d.Payable, d.Reason)
+		}
 	}
 }

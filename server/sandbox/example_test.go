@@ -44,13 +44,10 @@ func Example() {
 	notify := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	defer notify.Close()
 
-	client, err := wechatpay.New(ctx, wechatpay.Config{
-		ID: "demo", Mode: wechatpay.ModeDirect, AppID: creds.AppID, MchID: creds.MchID,
-		Serial: creds.Serial, PrivateKey: creds.PrivateKey, APIv3Key: []byte(creds.APIv3Key),
-		PublicKey: creds.PublicKey, PublicKeyID: creds.PublicKeyID,
-		NotifyURL: notify.URL + "/v1/wechatpay/notify/demo",
-		Sandbox:   ln.Addr().String(),
-	}, nil)
+	// creds.ClientConfig fills a wechatpay.Config; a real server reads the
+	// same values from its config file and key files.
+	cfg := creds.ClientConfig("demo", notify.URL+"/v1/wechatpay/notify/demo", ln.Addr().String())
+	client, err := wechatpay.New(ctx, cfg, nil)
 	if err != nil {
 		panic(err)
 	}

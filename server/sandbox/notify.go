@@ -101,9 +101,13 @@ func (s *Sandbox) doneInflight() {
 func (s *Sandbox) notify(url, event, summary, origType, outTradeNo string, plain, apiv3 []byte) {
 	plan := s.takePlan()
 	s.mu.Lock()
+	if s.ctx.Err() != nil { // closed: deliver nothing more
+		s.mu.Unlock()
+		return
+	}
 	s.inflight++
-	s.mu.Unlock()
 	s.wg.Add(1)
+	s.mu.Unlock()
 	go func() {
 		defer s.wg.Done()
 		defer s.doneInflight()
@@ -213,10 +217,16 @@ func (s *Sandbox) post(base Delivery, attempt int, url string, body []byte, sg s
 	return d
 }
 
+// maxDeliveries bounds the delivery log of a long-running sandbox.
+const maxDeliveries = 2000
+
 func (s *Sandbox) record(d Delivery) {
 	s.log.Info("sandbox notification delivery", "id", d.ID, "event_type", d.EventType, "out_trade_no", d.OutTradeNo,
 		"attempt", d.Attempt, "sign", d.Sign, "duplicate", d.Duplicate, "status", d.Status, "err", d.Err)
 	s.mu.Lock()
+	if len(s.deliveries) >= maxDeliveries {
+		s.deliveries = append(s.deliveries[:0], s.deliveries[len(s.deliveries)-maxDeliveries/2:]...)
+	}
 	s.deliveries = append(s.deliveries, d)
 	s.mu.Unlock()
 }

@@ -146,6 +146,9 @@ func (rf *refund) json() map[string]any {
 // startRefund completes the refund after RefundDelay and, when it has a
 // notify_url, sends REFUND.SUCCESS. Called with s.mu held.
 func (s *Sandbox) startRefund(rf *refund) {
+	if s.ctx.Err() != nil {
+		return
+	}
 	s.inflight++
 	s.wg.Add(1)
 	go func() {

@@ -290,7 +290,9 @@ func (s *Sandbox) Serve(ctx context.Context, ln net.Listener) error {
 
 // Close stops notification deliveries and waits for them to end.
 func (s *Sandbox) Close() {
-	s.cancel()
+	s.mu.Lock()
+	s.cancel() // under mu: no delivery starts after this
+	s.mu.Unlock()
 	s.wg.Wait()
 }
 

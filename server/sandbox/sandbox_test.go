@@ -251,8 +251,8 @@ func TestRequestStrictness(t *testing.T) {
 		{"wrong key", call{method: "POST", uri: native, body: good, key: f.sb.keys.CertKey}, 401, "SIGN_ERROR"},
 		{"wrong serial", call{method: "POST", uri: native, body: good, serial: strings.Repeat("0", 40)}, 401, "SIGN_ERROR"},
 		{"unknown mchid", call{method: "POST", uri: native, body: good, mchid: "1111111111"}, 401, "SIGN_ERROR"},
-		{"clock behind", call{method: "POST", uri: native, body: good, ts: time.Now().Add(-301 * time.Second).Unix()}, 401, "SIGN_ERROR"},
-		{"clock ahead", call{method: "POST", uri: native, body: good, ts: time.Now().Add(301 * time.Second).Unix()}, 401, "SIGN_ERROR"},
+		{"clock behind", call{method: "POST", uri: native, body: good, ts: time.Now().Add(-310 * time.Second).Unix()}, 401, "SIGN_ERROR"},
+		{"clock ahead", call{method: "POST", uri: native, body: good, ts: time.Now().Add(310 * time.Second).Unix()}, 401, "SIGN_ERROR"},
 		{"signed other body", call{method: "POST", uri: native, body: good + " "}, 200, ""}, // body and signature agree: fine
 		{"no authorization", call{method: "POST", uri: native, body: good, auth: "Bearer x"}, 401, "SIGN_ERROR"},
 		{"decoded path signed", call{method: "GET", uri: "/v3/pay/transactions/out-trade-no/A%7CB%2A01?mchid=" + f.creds.MchID,

@@ -209,7 +209,7 @@ func TestNotifications(t *testing.T) {
 func TestMigratingNeedsBothKeys(t *testing.T) {
 	no, yes := false, true
 	e := newEnv(t, envOpts{mode: sandbox.ModeMigrating, pubKey: &yes, certs: &no})
-	for i := range 8 {
+	for i := range 16 {
 		noN := "Mig0000" + string(rune('A'+i))
 		e.order(t, noN, 100, time.Time{})
 		if _, err := e.sb.Pay(noN); err != nil {

@@ -7,6 +7,20 @@ import (
 	"printpay.dev/printpay/internal/receiptgen"
 )
 
+// latinJob is a long text receipt without Chinese: single-byte text only.
+func latinJob(b *testing.B) []byte {
+	var job []byte
+	for _, f := range []string{
+		"zachzurn__thermal/test_receipt_1.bin",
+		"receiptful__escpost/cafe-order-voucher.bin",
+		"zachzurn__thermal/corrupt_start_of_binary.bin",
+		"mike42__escpos-php/text-size.bin",
+	} {
+		job = append(job, readFile(b, corpusDir+"/"+f)...)
+	}
+	return bytes.Repeat(job, (1<<20)/len(job)+1)
+}
+
 // textJob is a long text receipt: the corpus text receipts one after
 // another (about 1 MB).
 func textJob(b *testing.B) []byte {
@@ -55,6 +69,9 @@ func BenchmarkSplitRaster(b *testing.B) { benchSplit(b, rasterJob()) }
 
 // BenchmarkScanText: tokenize + decode of text receipts (goal 200 MB/s).
 func BenchmarkScanText(b *testing.B) { benchScan(b, textJob(b)) }
+
+// BenchmarkScanLatin: tokenize + decode of single-byte text receipts.
+func BenchmarkScanLatin(b *testing.B) { benchScan(b, latinJob(b)) }
 
 // BenchmarkScanRaster: raster payloads are skipped, not copied (goal 1 GB/s).
 func BenchmarkScanRaster(b *testing.B) { benchScan(b, rasterJob()) }

@@ -112,7 +112,6 @@ type decoder struct {
 	auto     textEnc  // clsAuto
 	chinese  textEnc  // clsChinese
 	gb, big5 transform.Transformer
-	buf      []byte
 	mangled  string // non-empty: the capture was mangled by a text layer
 	badPage  [256]bool
 	warnf    func(off int, format string, args ...any)
@@ -146,15 +145,15 @@ func (d *decoder) encFor(sg seg) textEnc {
 	return d.auto
 }
 
-// lineText decodes one line: columns joined by "\t", trailing spaces of
-// the line and of each column removed.
-func (d *decoder) lineText(segs []seg) string {
-	b := d.buf[:0]
+// appendLine appends the decoded text of one line to b: columns joined
+// by "\t", trailing spaces of the line and of each column removed.
+func (d *decoder) appendLine(b []byte, segs []seg) []byte {
+	start := len(b)
 	for _, sg := range segs {
 		switch {
 		case sg.tab:
-			b = trimSpaces(b)
-			if len(b) > 0 && b[len(b)-1] != '\t' {
+			b = trimSpaces(b, start)
+			if len(b) > start && b[len(b)-1] != '\t' {
 				b = append(b, '\t')
 			}
 		case !sg.high:
@@ -163,16 +162,15 @@ func (d *decoder) lineText(segs []seg) string {
 			b = d.appendRun(b, d.data[sg.off:sg.off+sg.n], d.encFor(sg))
 		}
 	}
-	b = trimSpaces(b)
-	for len(b) > 0 && b[len(b)-1] == '\t' {
-		b = trimSpaces(b[:len(b)-1])
+	b = trimSpaces(b, start)
+	for len(b) > start && b[len(b)-1] == '\t' {
+		b = trimSpaces(b[:len(b)-1], start)
 	}
-	d.buf = b
-	return string(b)
+	return b
 }
 
-func trimSpaces(b []byte) []byte {
-	for len(b) > 0 && b[len(b)-1] == ' ' {
+func trimSpaces(b []byte, start int) []byte {
+	for len(b) > start && b[len(b)-1] == ' ' {
 		b = b[:len(b)-1]
 	}
 	return b
@@ -350,7 +348,7 @@ func (s *scanner) chooseEncoding(job *Job) *decoder {
 	var utf8Runs, mbRunes int
 	allUTF8 := true
 	for _, l := range s.lines {
-		for i := l.segA; i < l.segB; i++ {
+		for i := l.a; i < l.b && l.kind == LineText; i++ {
 			sg := &s.segs[i]
 			if sg.tab {
 				continue
@@ -424,7 +422,10 @@ func (s *scanner) chooseEncoding(job *Job) *decoder {
 	}
 	if d.force == nil {
 		for _, l := range s.lines {
-			for _, sg := range s.segs[l.segA:l.segB] {
+			if l.kind != LineText {
+				continue
+			}
+			for _, sg := range s.segs[l.a:l.b] {
 				if sg.high && sg.cls != clsCodePage && sg.cls != clsUTF8 {
 					high[d.encFor(sg).name] += sg.n
 				}

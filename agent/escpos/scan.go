@@ -1,6 +1,7 @@
 package escpos
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 )
@@ -35,16 +36,16 @@ type seg struct {
 	high   bool // has bytes >= 0x80 (set by chooseEncoding)
 }
 
-// rawLine is a line before its text is decoded.
+// rawLine is a line before its text is decoded. For text lines
+// segs[a:b] are its runs; for barcodes and QR codes data[a:b] is the
+// payload.
 type rawLine struct {
-	segA, segB int // segs[segA:segB]
-	off        int
-	align      Align
-	bold       bool
-	w, h       int
-	kind       LineKind
-	dataOff    int // barcode/QR payload: data[dataOff:dataOff+dataLen]
-	dataLen    int
+	a, b  int
+	off   int
+	w, h  uint8
+	align Align
+	bold  bool
+	kind  LineKind
 }
 
 // rcpt is a receipt before its lines are decoded.
@@ -125,8 +126,10 @@ type scanner struct {
 func newScanner(data []byte, opt Options) *scanner {
 	s := &scanner{data: data, opt: opt, st: initState(), lineOff: -1, firstPage: -1}
 	s.lineW, s.lineH = 1, 1
-	s.segs = make([]seg, 0, 64+len(data)/256)
-	s.lines = make([]rawLine, 0, 32+len(data)/512)
+	// Size the line and run tables once: about one line per LF.
+	nl := min(bytes.Count(data, []byte{'\n'}), len(data)/8) + 16
+	s.lines = make([]rawLine, 0, nl)
+	s.segs = make([]seg, 0, nl+nl/4)
 	s.rcpts = make([]rcpt, 0, 2)
 	s.newReceipt(0)
 	return s
@@ -379,8 +382,8 @@ func (s *scanner) column() {
 func (s *scanner) flushLine() {
 	if s.lineInk {
 		s.lines = append(s.lines, rawLine{
-			segA: s.lineSeg, segB: len(s.segs), off: s.lineOff,
-			align: s.lineAlign, bold: s.lineBold, w: s.lineW, h: s.lineH, kind: LineText,
+			a: s.lineSeg, b: len(s.segs), off: s.lineOff,
+			align: s.lineAlign, bold: s.lineBold, w: uint8(s.lineW), h: uint8(s.lineH), kind: LineText,
 		})
 		s.rPrints = true
 	} else {
@@ -411,8 +414,8 @@ func (s *scanner) object(t Token, kind LineKind, dOff, dLen int) {
 		}
 	}
 	s.lines = append(s.lines, rawLine{
-		segA: len(s.segs), segB: len(s.segs), off: t.Off, align: s.st.Align,
-		w: 1, h: 1, kind: kind, dataOff: dOff, dataLen: dLen,
+		a: dOff, b: dOff + dLen, off: t.Off, align: s.st.Align,
+		w: 1, h: 1, kind: kind,
 	})
 	s.rPrints = true
 }
@@ -616,14 +619,36 @@ func (s *scanner) finish() *Job {
 	job.Star = s.starVotes > s.escposVotes && s.starVotes > 0
 	job.RasterOnly = !job.Star && s.ink <= maxRasterInk && s.raster > 0
 	dec := s.chooseEncoding(job)
+	// All texts go into one string: one allocation, sliced per line.
 	lines := make([]Line, len(s.lines))
-	for i, l := range s.lines {
-		lines[i] = Line{Offset: l.off, Align: l.align, Bold: l.bold, Width: l.w, Height: l.h, Kind: l.kind}
-		if l.kind == LineText {
-			lines[i].Text = dec.lineText(s.segs[l.segA:l.segB])
-		} else if l.dataLen > 0 {
-			lines[i].Data = string(s.data[l.dataOff : l.dataOff+l.dataLen])
+	ends := make([]int, len(s.lines))
+	size := 0
+	for _, sg := range s.segs {
+		size += sg.n
+		if sg.high {
+			size += sg.n / 2 // two-byte characters become three UTF-8 bytes
 		}
+	}
+	buf := make([]byte, 0, size+64)
+	for i, l := range s.lines {
+		switch {
+		case l.kind == LineText:
+			buf = dec.appendLine(buf, s.segs[l.a:l.b])
+		case l.b > l.a:
+			buf = append(buf, s.data[l.a:l.b]...)
+		}
+		ends[i] = len(buf)
+	}
+	all := string(buf)
+	start := 0
+	for i, l := range s.lines {
+		lines[i] = Line{Offset: l.off, Align: l.align, Bold: l.bold, Width: int(l.w), Height: int(l.h), Kind: l.kind}
+		if l.kind == LineText {
+			lines[i].Text = all[start:ends[i]]
+		} else {
+			lines[i].Data = all[start:ends[i]]
+		}
+		start = ends[i]
 	}
 	job.Receipts = make([]Receipt, len(s.rcpts))
 	for i, r := range s.rcpts {

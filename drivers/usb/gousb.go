@@ -18,16 +18,11 @@ import (
 // Supported reports whether this build talks to USB devices itself.
 const Supported = true
 
-var (
-	ctxOnce sync.Once
-	usbCtx  *gousb.Context
-)
-
-// context returns the process-wide libusb context (one event thread).
-func usbContext() *gousb.Context {
-	ctxOnce.Do(func() { usbCtx = gousb.NewContext() })
-	return usbCtx
-}
+// Every open and every listing uses its own libusb context, closed with
+// it. libusb's device list is kept current by udev events; without a udev
+// daemon (minimal systems, the QEMU test guest) a long-lived context never
+// sees a printer that was unplugged and plugged in again, while a fresh
+// context scans the bus anew.
 
 // Open claims the printer interface of the device cfg.Device names.
 func Open(cfg drivers.Config) (drivers.Printer, error) {
@@ -59,7 +54,7 @@ func printerIface(desc *gousb.DeviceDesc) (cfg int, set gousb.InterfaceSetting, 
 }
 
 func openDevice(sp spec) (device, error) {
-	ctx := usbContext()
+	ctx := gousb.NewContext()
 	devs, err := ctx.OpenDevices(func(desc *gousb.DeviceDesc) bool {
 		if !sp.any && (uint16(desc.Vendor) != sp.vid || uint16(desc.Product) != sp.pid) {
 			return false
@@ -79,6 +74,7 @@ func openDevice(sp spec) (device, error) {
 		d.Close()
 	}
 	if chosen == nil {
+		ctx.Close()
 		if err != nil {
 			return nil, mapError("usb: open "+sp.String(), err)
 		}
@@ -87,8 +83,10 @@ func openDevice(sp spec) (device, error) {
 	d, err := claim(chosen)
 	if err != nil {
 		chosen.Close()
+		ctx.Close()
 		return nil, mapError("usb: claim "+sp.String(), err)
 	}
+	d.ctx = ctx
 	return d, nil
 }
 
@@ -98,6 +96,7 @@ func serialOf(d *gousb.Device) string {
 }
 
 type gdev struct {
+	ctx  *gousb.Context
 	dev  *gousb.Device
 	cfg  *gousb.Config
 	intf *gousb.Interface
@@ -192,13 +191,18 @@ func (g *gdev) release() {
 
 func (g *gdev) Close() error {
 	g.release()
-	return g.dev.Close()
+	err := g.dev.Close()
+	if g.ctx != nil {
+		g.ctx.Close()
+	}
+	return err
 }
 
 // List returns the printer-class devices libusb can see, with their 1284
 // IDs where the device answers GET_DEVICE_ID without being claimed.
 func List() ([]drivers.Found, error) {
-	ctx := usbContext()
+	ctx := gousb.NewContext()
+	defer ctx.Close()
 	devs, err := ctx.OpenDevices(func(desc *gousb.DeviceDesc) bool {
 		_, _, ok := printerIface(desc)
 		return ok

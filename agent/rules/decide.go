@@ -141,16 +141,16 @@ func (c *compiled) roleOfDepth(k string, depth int) (role, int) {
 	if r, ok := c.roles[k]; ok && r == roleInfo {
 		return roleInfo, 0
 	}
-	for _, ic := range c.infoCont {
-		if strings.Contains(k, ic) {
-			return roleInfo, 0
-		}
-	}
 	if t, ok := c.tiers[k]; ok {
 		return roleDue, t
 	}
 	if r, ok := c.roles[k]; ok {
 		return r, 0
+	}
+	for _, ic := range c.infoCont {
+		if strings.Contains(k, ic) {
+			return roleInfo, 0
+		}
 	}
 	// "支付宝(扫码)", "服务费(10": drop a trailing bracket group.
 	if i := strings.LastIndexAny(k, "(["); i > 0 {
@@ -423,34 +423,52 @@ func (a *analysis) foreignCurrencies() []string {
 // orderNo finds the POS order number: the value after the first strong
 // order label (单号, 订单号, Order #…), else after a weak one (No., TR#).
 func (a *analysis) orderNo() string {
-	if o := a.findOrder(a.c.order); o != "" {
+	if o := a.findOrder(a.c.order, true); o != "" {
 		return o
 	}
-	return a.findOrder(a.c.orderWeak)
+	return a.findOrder(a.c.orderWeak, false)
 }
 
-func (a *analysis) findOrder(labels map[string]bool) string {
+func (a *analysis) findOrder(labels map[string]bool, suffixes bool) string {
 	c := a.c
-	match := func(k string) bool {
-		if k == "" || c.decoys[k] {
+	var match func(k string, depth int) bool
+	match = func(k string, depth int) bool {
+		if k == "" || c.decoys[k] || depth > 1 {
 			return false
 		}
 		if labels[k] {
 			return true
 		}
-		if x, y, ok := splitScript(k); ok {
-			return (labels[x] || x == "") && (labels[y] || y == "") && !c.decoys[x] && !c.decoys[y]
+		if suffixes {
+			for _, suf := range c.ordSuffix {
+				if strings.HasSuffix(k, suf) && containsAny(k, c.ordExcept) == "" {
+					return true
+				}
+			}
+		}
+		// "INV No 单号码", "POS单号": one half names the order, the other
+		// is no decoy.
+		if x, y, ok := splitScript(k); ok && !c.decoys[x] && !c.decoys[y] {
+			return match(x, depth+1) || match(y, depth+1)
 		}
 		return false
 	}
+	usable := func(v value) bool {
+		return v.cls != clsPct && !(v.cls == clsMoney && strings.Contains(v.raw, ".")) && !strings.Contains(v.raw, ":")
+	}
 	for i := range a.lines {
-		for _, p := range a.lines[i].pairs {
-			v := p.val
-			if v.cls == clsPct || v.cls == clsMoney && strings.Contains(v.raw, ".") || strings.Contains(v.raw, ":") {
-				continue
+		ln := &a.lines[i]
+		for _, p := range ln.pairs {
+			if usable(p.val) && match(p.label, 0) {
+				if o := cleanOrder(p.val.raw); o != "" {
+					return o
+				}
 			}
-			if match(p.label) {
-				if o := cleanOrder(v.raw); o != "" {
+		}
+		// "订单号:" alone, the number on the next line.
+		if len(ln.pairs) == 0 && i+1 < len(a.lines) && match(compactLabel(ln.text), 0) {
+			if next := a.lines[i+1].pairs; len(next) > 0 && next[0].label == "" && usable(next[0].val) {
+				if o := cleanOrder(next[0].val.raw); o != "" {
 					return o
 				}
 			}
@@ -518,8 +536,10 @@ zone:
 			if p.val.cls != clsMoney {
 				continue
 			}
+			// Fees printed among the items (茶位 4位 12.00 first, as
+			// Cantonese tills do) are items; the zone ends at a total.
 			switch p.role {
-			case roleDue, roleSubtotal, roleTax, roleFee, roleDiscountTotal:
+			case roleDue, roleSubtotal, roleTax, roleDiscountTotal:
 				zoneEnd = i
 				break zone
 			}
@@ -536,7 +556,7 @@ zone:
 		}
 		known := false
 		for _, p := range ln.pairs {
-			if p.role != roleNone {
+			if p.role != roleNone && p.role != roleFee {
 				known = true
 				break
 			}

@@ -73,6 +73,8 @@
 //	  "order_no": ["单号", "订单号", "流水号", "Order", "Check"],
 //	  "order_no_weak": ["No", "TR"],
 //	  "order_decoys": ["桌号", "取餐号", "收银员"],
+//	  "order_suffix": ["单号", "流水号"],
+//	  "order_suffix_except": ["原", "退", "取餐"],
 //	  "tender": {
 //	    "received": ["实收", "收款"],
 //	    "change": ["找零", "Change"],
@@ -95,7 +97,10 @@
 //   - info: labels whose numbers are never amounts or items (decoys);
 //     info_contains: the same for any label containing the word.
 //   - order_no: order-number labels, tried first; order_no_weak only when no
-//     strong label is found; order_decoys never give an order number.
+//     strong label is found; order_decoys never give an order number; a
+//     label ending in an order_suffix (销售单号) is an order label unless it
+//     contains an order_suffix_except word (原单号, 退款单号). The number may
+//     be printed on the line after its label.
 //   - tender: see the decision above. A received line (实收 100.00) is a
 //     tender line when it names a payment type or the receipt has a change
 //     line.

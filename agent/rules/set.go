@@ -38,6 +38,10 @@ type Set struct {
 	OrderNo        []string `json:"order_no,omitempty"`
 	OrderNoWeak    []string `json:"order_no_weak,omitempty"`
 	OrderDecoys    []string `json:"order_decoys,omitempty"`
+	// OrderSuffix: a label ending so (销售单号) is an order label too,
+	// unless it contains one of OrderSuffixExcept (原单号, 退款单号).
+	OrderSuffix       []string `json:"order_suffix,omitempty"`
+	OrderSuffixExcept []string `json:"order_suffix_except,omitempty"`
 	Tender         Tender   `json:"tender"`
 	NotPayable     []Signal `json:"not_payable,omitempty"`
 	KeepPayable    []string `json:"keep_payable,omitempty"`
@@ -192,6 +196,8 @@ func (s *Set) Merge(over *Set) *Set {
 	m.OrderNo = union(m.OrderNo, over.OrderNo)
 	m.OrderNoWeak = union(m.OrderNoWeak, over.OrderNoWeak)
 	m.OrderDecoys = union(m.OrderDecoys, over.OrderDecoys)
+	m.OrderSuffix = union(m.OrderSuffix, over.OrderSuffix)
+	m.OrderSuffixExcept = union(m.OrderSuffixExcept, over.OrderSuffixExcept)
 	m.Tender.Received = union(m.Tender.Received, over.Tender.Received)
 	m.Tender.Change = union(m.Tender.Change, over.Tender.Change)
 	m.Tender.PaymentTypes = union(m.Tender.PaymentTypes, over.Tender.PaymentTypes)
@@ -237,6 +243,8 @@ func (s *Set) clone() *Set {
 		OrderNo:        union(nil, s.OrderNo),
 		OrderNoWeak:    union(nil, s.OrderNoWeak),
 		OrderDecoys:    union(nil, s.OrderDecoys),
+		OrderSuffix:       union(nil, s.OrderSuffix),
+		OrderSuffixExcept: union(nil, s.OrderSuffixExcept),
 		Tender: Tender{
 			Received:     union(nil, s.Tender.Received),
 			Change:       union(nil, s.Tender.Change),
@@ -290,6 +298,7 @@ func (s *Set) remove(labels []string) {
 	s.Subtotal, s.Discount, s.DiscountTotal = f(s.Subtotal), f(s.Discount), f(s.DiscountTotal)
 	s.Tax, s.Fee, s.Info, s.InfoContains = f(s.Tax), f(s.Fee), f(s.Info), f(s.InfoContains)
 	s.CategorySuffix, s.OrderNo, s.OrderNoWeak, s.OrderDecoys = f(s.CategorySuffix), f(s.OrderNo), f(s.OrderNoWeak), f(s.OrderDecoys)
+	s.OrderSuffix, s.OrderSuffixExcept = f(s.OrderSuffix), f(s.OrderSuffixExcept)
 	s.Tender.Received, s.Tender.Change = f(s.Tender.Received), f(s.Tender.Change)
 	s.Tender.PaymentTypes, s.Tender.MethodLabels = f(s.Tender.PaymentTypes), f(s.Tender.MethodLabels)
 	s.KeepPayable = f(s.KeepPayable)
@@ -343,6 +352,8 @@ type compiled struct {
 	order     map[string]bool
 	orderWeak map[string]bool
 	decoys    map[string]bool
+	ordSuffix []string
+	ordExcept []string
 	received  []string
 	change    map[string]bool
 	payTypes  []string
@@ -399,6 +410,8 @@ func (s *Set) compile() *compiled {
 		order:     set(s.OrderNo),
 		orderWeak: set(s.OrderNoWeak),
 		decoys:    set(s.OrderDecoys),
+		ordSuffix: keys(s.OrderSuffix),
+		ordExcept: keys(s.OrderSuffixExcept),
 		received:  keys(s.Tender.Received),
 		change:    set(s.Tender.Change),
 		payTypes:  keys(s.Tender.PaymentTypes),

@@ -48,6 +48,8 @@ const docExample = `{
   "order_no": ["单号", "订单号", "流水号", "Order", "Check"],
   "order_no_weak": ["No", "TR"],
   "order_decoys": ["桌号", "取餐号", "收银员"],
+  "order_suffix": ["单号", "流水号"],
+  "order_suffix_except": ["原", "退", "取餐"],
   "tender": {
     "received": ["实收", "收款"],
     "change": ["找零", "Change"],

@@ -27,44 +27,47 @@ const (
 
 // textEnc is one text encoding.
 type textEnc struct {
-	name string
-	kind encKind
-	cm   *charmap.Charmap
+	name  string
+	kind  encKind
+	cm    *charmap.Charmap
+	table *[128]rune // a page x/text lacks (codepages.go)
 }
 
 var (
-	encCP437   = textEnc{"cp437", encSingle, charmap.CodePage437}
-	encUTF8Def = textEnc{"utf-8", encUTF8, nil}
-	encGB      = textEnc{"gb18030", encGB18030, nil}
-	encB5      = textEnc{"big5", encBig5, nil}
+	encCP437   = textEnc{name: "cp437", kind: encSingle, cm: charmap.CodePage437}
+	encUTF8Def = textEnc{name: "utf-8", kind: encUTF8}
+	encGB      = textEnc{name: "gb18030", kind: encGB18030}
+	encB5      = textEnc{name: "big5", kind: encBig5}
 )
 
 // codePages maps ESC t n (Epson numbering, escpos.md §5) to a table.
 // Pages without a table here decode as CP437 with a warning.
 var codePages = map[int]textEnc{
 	0:  encCP437,
-	1:  {"katakana", encKatakana, nil},
-	2:  {"cp850", encSingle, charmap.CodePage850},
-	3:  {"cp860", encSingle, charmap.CodePage860},
-	4:  {"cp863", encSingle, charmap.CodePage863},
-	5:  {"cp865", encSingle, charmap.CodePage865},
-	15: {"iso-8859-7", encSingle, charmap.ISO8859_7},
-	16: {"cp1252", encSingle, charmap.Windows1252},
-	17: {"cp866", encSingle, charmap.CodePage866},
-	18: {"cp852", encSingle, charmap.CodePage852},
-	19: {"cp858", encSingle, charmap.CodePage858},
-	34: {"cp855", encSingle, charmap.CodePage855},
-	36: {"cp862", encSingle, charmap.CodePage862},
-	39: {"iso-8859-2", encSingle, charmap.ISO8859_2},
-	40: {"iso-8859-15", encSingle, charmap.ISO8859_15},
-	45: {"cp1250", encSingle, charmap.Windows1250},
-	46: {"cp1251", encSingle, charmap.Windows1251},
-	47: {"cp1253", encSingle, charmap.Windows1253},
-	48: {"cp1254", encSingle, charmap.Windows1254},
-	49: {"cp1255", encSingle, charmap.Windows1255},
-	50: {"cp1256", encSingle, charmap.Windows1256},
-	51: {"cp1257", encSingle, charmap.Windows1257},
-	52: {"cp1258", encSingle, charmap.Windows1258},
+	1:  {name: "katakana", kind: encKatakana},
+	13: {name: "cp857", kind: encSingle, table: &cp857},
+	14: {name: "cp737", kind: encSingle, table: &cp737},
+	2:  {name: "cp850", kind: encSingle, cm: charmap.CodePage850},
+	3:  {name: "cp860", kind: encSingle, cm: charmap.CodePage860},
+	4:  {name: "cp863", kind: encSingle, cm: charmap.CodePage863},
+	5:  {name: "cp865", kind: encSingle, cm: charmap.CodePage865},
+	15: {name: "iso-8859-7", kind: encSingle, cm: charmap.ISO8859_7},
+	16: {name: "cp1252", kind: encSingle, cm: charmap.Windows1252},
+	17: {name: "cp866", kind: encSingle, cm: charmap.CodePage866},
+	18: {name: "cp852", kind: encSingle, cm: charmap.CodePage852},
+	19: {name: "cp858", kind: encSingle, cm: charmap.CodePage858},
+	34: {name: "cp855", kind: encSingle, cm: charmap.CodePage855},
+	36: {name: "cp862", kind: encSingle, cm: charmap.CodePage862},
+	39: {name: "iso-8859-2", kind: encSingle, cm: charmap.ISO8859_2},
+	40: {name: "iso-8859-15", kind: encSingle, cm: charmap.ISO8859_15},
+	45: {name: "cp1250", kind: encSingle, cm: charmap.Windows1250},
+	46: {name: "cp1251", kind: encSingle, cm: charmap.Windows1251},
+	47: {name: "cp1253", kind: encSingle, cm: charmap.Windows1253},
+	48: {name: "cp1254", kind: encSingle, cm: charmap.Windows1254},
+	49: {name: "cp1255", kind: encSingle, cm: charmap.Windows1255},
+	50: {name: "cp1256", kind: encSingle, cm: charmap.Windows1256},
+	51: {name: "cp1257", kind: encSingle, cm: charmap.Windows1257},
+	52: {name: "cp1258", kind: encSingle, cm: charmap.Windows1258},
 }
 
 // LookupEncoding resolves an encoding name as a printer profile or
@@ -89,7 +92,7 @@ func lookupEncoding(name string) (textEnc, bool) {
 	case "ascii", "us-ascii":
 		return encCP437, true
 	case "latin1", "latin-1", "iso-8859-1":
-		return textEnc{"iso-8859-1", encSingle, charmap.ISO8859_1}, true
+		return textEnc{name: "iso-8859-1", kind: encSingle, cm: charmap.ISO8859_1}, true
 	}
 	n = strings.TrimPrefix(n, "ibm")
 	n = strings.TrimPrefix(n, "pc")
@@ -211,6 +214,16 @@ func (d *decoder) appendRun(dst, src []byte, e textEnc) []byte {
 				dst = utf8.AppendRune(dst, 0xFF61+rune(c-0xA1))
 			default:
 				dst = utf8.AppendRune(dst, utf8.RuneError)
+			}
+		}
+		return dst
+	}
+	if e.table != nil {
+		for _, c := range src {
+			if c < 0x80 {
+				dst = append(dst, c)
+			} else {
+				dst = utf8.AppendRune(dst, e.table[c-0x80])
 			}
 		}
 		return dst

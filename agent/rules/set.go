@@ -42,9 +42,9 @@ type Set struct {
 	// unless it contains one of OrderSuffixExcept (原单号, 退款单号).
 	OrderSuffix       []string `json:"order_suffix,omitempty"`
 	OrderSuffixExcept []string `json:"order_suffix_except,omitempty"`
-	Tender         Tender   `json:"tender"`
-	NotPayable     []Signal `json:"not_payable,omitempty"`
-	KeepPayable    []string `json:"keep_payable,omitempty"`
+	Tender            Tender   `json:"tender"`
+	NotPayable        []Signal `json:"not_payable,omitempty"`
+	KeepPayable       []string `json:"keep_payable,omitempty"`
 	// Remove drops labels from every list when this set is merged over
 	// another (a merchant overlay taking a built-in label out).
 	Remove []string `json:"remove,omitempty"`
@@ -230,19 +230,19 @@ func (s *Set) Merge(over *Set) *Set {
 
 func (s *Set) clone() *Set {
 	m := &Set{
-		Version:        s.Version,
-		Currency:       Currency{Code: s.Currency.Code, Markers: make(map[string]string, len(s.Currency.Markers))},
-		Subtotal:       union(nil, s.Subtotal),
-		Discount:       union(nil, s.Discount),
-		DiscountTotal:  union(nil, s.DiscountTotal),
-		Tax:            union(nil, s.Tax),
-		Fee:            union(nil, s.Fee),
-		Info:           union(nil, s.Info),
-		InfoContains:   union(nil, s.InfoContains),
-		CategorySuffix: union(nil, s.CategorySuffix),
-		OrderNo:        union(nil, s.OrderNo),
-		OrderNoWeak:    union(nil, s.OrderNoWeak),
-		OrderDecoys:    union(nil, s.OrderDecoys),
+		Version:           s.Version,
+		Currency:          Currency{Code: s.Currency.Code, Markers: make(map[string]string, len(s.Currency.Markers))},
+		Subtotal:          union(nil, s.Subtotal),
+		Discount:          union(nil, s.Discount),
+		DiscountTotal:     union(nil, s.DiscountTotal),
+		Tax:               union(nil, s.Tax),
+		Fee:               union(nil, s.Fee),
+		Info:              union(nil, s.Info),
+		InfoContains:      union(nil, s.InfoContains),
+		CategorySuffix:    union(nil, s.CategorySuffix),
+		OrderNo:           union(nil, s.OrderNo),
+		OrderNoWeak:       union(nil, s.OrderNoWeak),
+		OrderDecoys:       union(nil, s.OrderDecoys),
 		OrderSuffix:       union(nil, s.OrderSuffix),
 		OrderSuffixExcept: union(nil, s.OrderSuffixExcept),
 		Tender: Tender{

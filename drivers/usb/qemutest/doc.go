@@ -12,7 +12,7 @@
 //	usblp:  the same job, reply and 1284 ID through /dev/usb/lp0;
 //	        then gousb again with usblp bound (kernel driver detached).
 //
-// Run it with `make -C drivers/usb/qemutest` (about 30 s; needs
+// Run it with `make -C drivers/usb/qemutest` (about 45 s; needs
 // qemu-system-x86, busybox-static, cpio, libusb-1.0-0-dev, pkg-config and
 // the Debian kernel package, which the script fetches with apt-get
 // download). The guest tests are in guest_test.go behind the qemuguest

@@ -313,7 +313,34 @@ func TestGuest(t *testing.T) {
 			t.Fatal(err)
 		}
 		exercise(t, "usblp", g, p, cache)
-		p.Close()
+		defer p.Close()
+
+		setUDC(t, "")
+		queue := [][]byte{[]byte("lp-2\n"), []byte("lp-3\n"), []byte("lp-4\n")}
+		time.Sleep(300 * time.Millisecond)
+		if _, err := p.Write(queue[0]); !errors.Is(err, drivers.ErrOffline) && !errors.Is(err, drivers.ErrNotFound) {
+			t.Fatalf("write while unbound: %v", err)
+		}
+		report(t, "usblp unplugged write refused ok")
+		setUDC(t, udc)
+		deadline = time.Now().Add(15 * time.Second)
+		for len(queue) > 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("usblp never came back")
+			}
+			if _, err := p.Write(queue[0]); err != nil {
+				if !errors.Is(err, drivers.ErrOffline) && !errors.Is(err, drivers.ErrNotFound) && !errors.Is(err, drivers.ErrBusy) {
+					t.Fatalf("write after rebind: %v", err)
+				}
+				time.Sleep(100 * time.Millisecond)
+				continue
+			}
+			queue = queue[1:]
+		}
+		if got := string(g.waitLen(15, 10*time.Second)); got != "lp-2\nlp-3\nlp-4\n" {
+			t.Fatalf("after rebind the gadget got %q", got)
+		}
+		report(t, "usblp rebind resumed queued jobs in order ok")
 	})
 
 	t.Run("gousb-detach", func(t *testing.T) {

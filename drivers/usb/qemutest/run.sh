@@ -118,6 +118,8 @@ for want in \
 	'QEMUTEST usblp job 65536 bytes sha256 .* ok' \
 	'QEMUTEST usblp DLE EOT reply 0x16 in cache ok' \
 	'QEMUTEST usblp 1284 id ".*MDL:POS58.*" ok' \
+	'QEMUTEST usblp unplugged write refused ok' \
+	'QEMUTEST usblp rebind resumed queued jobs in order ok' \
 	'QEMUTEST gousb with usblp bound \(detached\) ok' \
 	'QEMUTEST EXIT 0'; do
 	if ! grep -qE "^$want\$" "$console.txt"; then

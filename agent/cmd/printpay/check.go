@@ -1,5 +1,34 @@
 package main
 
-import "context"
+import (
+	"context"
+	"flag"
+	"fmt"
+)
 
-func cmdCheck(_ context.Context, s stdio, _ []string) int { return notYet(s, "check") }
+// cmdCheck checks a configuration file: "ok" and exit 0, or each error as
+// FILE:LINE: message and exit 1.
+//
+//	printpay check [--config FILE]
+func cmdCheck(_ context.Context, s stdio, args []string) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(s.err)
+	cfgPath := fs.String("config", "", "configuration file (TOML)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintln(s.err, "printpay check: unexpected arguments:", fs.Args())
+		return 2
+	}
+	cfg, err := loadConfig(*cfgPath)
+	if err == nil {
+		err = cfg.Validate()
+	}
+	if err != nil {
+		fmt.Fprintln(s.err, err)
+		return 1
+	}
+	fmt.Fprintln(s.out, "ok")
+	return 0
+}

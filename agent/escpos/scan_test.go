@@ -317,7 +317,7 @@ func TestScanWarnings(t *testing.T) {
 		{"truncated image", job("A", "x:0A", "x:1D76300010001000FFFF"), 2, "GS v: truncated, 10 bytes to the end of the job"},
 		{"length over the cap", job("x:1D384CFFFFFFFF3070", "A"), 0, "GS 8 L: declared length over 4194304 bytes; treated as corrupt"},
 		{"guessed Chinese", job("x:1B40", "x:BACFBCC6A3BA", "68.00", "x:0A"), 2, "no FS & in the job: Chinese text guessed, decoded as gb18030"},
-		{"unsupported code page", job("x:1B740E", "x:80", "x:0A"), 3, "ESC t 14: code page not supported here; decoded as cp437"},
+		{"unsupported code page", job("x:1B7421", "x:80", "x:0A"), 3, "ESC t 33: code page not supported here; decoded as cp437"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -76,7 +76,7 @@ type Config struct {
 	OnRules func(version string, rules json.RawMessage) error
 
 	Logger *slog.Logger
-	Dialer *websocket.Dialer // nil = a default dialer with HandshakeTimeout
+	Dialer *websocket.Dialer // nil = a direct dialer with HandshakeTimeout (set Proxy here for a proxy)
 
 	BackoffMin       time.Duration // first reconnect delay; 0 = DefaultBackoffMin
 	BackoffMax       time.Duration // 0 = DefaultBackoffMax
@@ -112,6 +112,8 @@ type Client struct {
 	rules        json.RawMessage
 	warnedMin    string
 	ran          bool
+	welcome      apiv1.Welcome // the last one, without its rules
+	welcomed     chan struct{} // closed at the first welcome
 
 	paidMu    sync.Mutex
 	paid      map[string]bool // out_trade_no -> true done (acked), false in progress
@@ -169,13 +171,14 @@ func New(cfg Config) (*Client, error) {
 		kick:  make(chan struct{}, 1),
 		since: time.Now(),
 		paid:  map[string]bool{},
+
+		welcomed: make(chan struct{}),
 	}
 	c.dialer = cfg.Dialer
 	if c.dialer == nil {
-		c.dialer = &websocket.Dialer{
-			Proxy:            http.ProxyFromEnvironment,
-			HandshakeTimeout: cfg.HandshakeTimeout,
-		}
+		// No proxy unless the caller's Dialer sets one: only main
+		// packages read the environment.
+		c.dialer = &websocket.Dialer{HandshakeTimeout: cfg.HandshakeTimeout}
 	}
 	if err := mkdirState(cfg.StateDir); err != nil {
 		return nil, err
@@ -264,6 +267,17 @@ func (c *Client) Rules() json.RawMessage {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append(json.RawMessage(nil), c.rules...)
+}
+
+// Welcomed is closed when the server first welcomes this client.
+func (c *Client) Welcomed() <-chan struct{} { return c.welcomed }
+
+// Device returns the device id and merchant name of the last welcome (empty
+// before the first).
+func (c *Client) Device() (deviceID, merchantName string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.welcome.DeviceID, c.welcome.MerchantName
 }
 
 // QueuedUploads is the number of receipt uploads waiting for an ack.
@@ -396,6 +410,11 @@ func (c *Client) handshake(ctx context.Context, s *session) error {
 func (c *Client) attach(s *session) {
 	c.mu.Lock()
 	c.sess, c.since, c.lastErr = s, time.Now(), ""
+	select {
+	case <-c.welcomed:
+	default:
+		close(c.welcomed)
+	}
 	c.mu.Unlock()
 }
 
@@ -423,6 +442,10 @@ func dialError(err error, resp *http.Response) error {
 
 func (c *Client) onWelcome(w *apiv1.Welcome) {
 	c.log.Info("connected to server", "device_id", w.DeviceID, "merchant", w.MerchantName, "url", c.shown)
+	c.mu.Lock()
+	c.welcome = *w
+	c.welcome.Rules = nil
+	c.mu.Unlock()
 	if w.MinAgentVersion != "" {
 		older, ok := versionLess(c.cfg.AgentVersion, w.MinAgentVersion)
 		c.mu.Lock()

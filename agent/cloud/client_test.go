@@ -47,7 +47,17 @@ func TestHelloWelcomeRulesSavedAndReloaded(t *testing.T) {
 		len(fc.hello.Printers) != 1 || fc.hello.Printers[0].Name != "front" {
 		t.Errorf("hello = %+v", fc.hello)
 	}
-	waitReady(t, h.c)
+	select {
+	case <-h.c.Welcomed():
+	case <-time.After(5 * time.Second):
+		t.Fatal("not welcomed")
+	}
+	if !h.c.Ready() {
+		t.Error("welcomed but not ready")
+	}
+	if d, m := h.c.Device(); d != "dev_1" || m != "老王面馆" {
+		t.Errorf("Device() = %q, %q", d, m)
+	}
 	if v := h.c.RulesVersion(); v != "2026-11-20" {
 		t.Fatalf("RulesVersion = %q", v)
 	}

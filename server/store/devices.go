@@ -55,7 +55,7 @@ func (s *Store) NewPairingCode(ctx context.Context, merchantID string) (code str
 	now := s.now()
 	code = randomString(pairingCodeLen, crockford)
 	expires = now.Add(PairingCodeTTL)
-	_, err = s.db.ExecContext(ctx, s.q(`INSERT INTO pairing_codes (code_hash, merchant_id, created_at, expires_at) VALUES (?, ?, ?, ?)`),
+	_, err = s.exec(ctx, s.q(`INSERT INTO pairing_codes (code_hash, merchant_id, created_at, expires_at) VALUES (?, ?, ?, ?)`),
 		hashSecret(code), merchantID, micros(now), micros(expires))
 	if err != nil {
 		if strings.Contains(err.Error(), "FOREIGN KEY") || strings.Contains(err.Error(), "23503") {
@@ -145,7 +145,7 @@ func (s *Store) DeviceByToken(ctx context.Context, token string) (Device, error)
 	if token == "" {
 		return Device{}, fmt.Errorf("store: device by token: %w", ErrNotFound)
 	}
-	d, err := scanDevice(s.db.QueryRowContext(ctx, s.q(`SELECT `+deviceCols+` FROM devices WHERE token_hash = ? AND revoked = 0`), hashSecret(token)))
+	d, err := scanDevice(s.queryRow(ctx, s.q(`SELECT `+deviceCols+` FROM devices WHERE token_hash = ? AND revoked = 0`), hashSecret(token)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, fmt.Errorf("store: device by token: %w", ErrNotFound)
 	}
@@ -157,7 +157,7 @@ func (s *Store) DeviceByToken(ctx context.Context, token string) (Device, error)
 
 // Device returns one device.
 func (s *Store) Device(ctx context.Context, id string) (Device, error) {
-	d, err := scanDevice(s.db.QueryRowContext(ctx, s.q(`SELECT `+deviceCols+` FROM devices WHERE id = ?`), id))
+	d, err := scanDevice(s.queryRow(ctx, s.q(`SELECT `+deviceCols+` FROM devices WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return d, fmt.Errorf("store: device %s: %w", id, ErrNotFound)
 	}
@@ -169,7 +169,7 @@ func (s *Store) Device(ctx context.Context, id string) (Device, error) {
 
 // TouchDevice records that the device said hello.
 func (s *Store) TouchDevice(ctx context.Context, id, agentVersion string) error {
-	_, err := s.db.ExecContext(ctx, s.q(`UPDATE devices SET last_seen_at = ?, agent_version = ? WHERE id = ?`), micros(s.now()), agentVersion, id)
+	_, err := s.exec(ctx, s.q(`UPDATE devices SET last_seen_at = ?, agent_version = ? WHERE id = ?`), micros(s.now()), agentVersion, id)
 	if err != nil {
 		return fmt.Errorf("store: touch device %s: %w", id, err)
 	}
@@ -178,7 +178,7 @@ func (s *Store) TouchDevice(ctx context.Context, id, agentVersion string) error 
 
 // RevokeDevice makes the device's token useless.
 func (s *Store) RevokeDevice(ctx context.Context, id string) error {
-	_, err := s.db.ExecContext(ctx, s.q(`UPDATE devices SET revoked = 1 WHERE id = ?`), id)
+	_, err := s.exec(ctx, s.q(`UPDATE devices SET revoked = 1 WHERE id = ?`), id)
 	if err != nil {
 		return fmt.Errorf("store: revoke device %s: %w", id, err)
 	}

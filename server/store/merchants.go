@@ -64,7 +64,7 @@ func (s *Store) PutMerchant(ctx context.Context, m Merchant) (Merchant, error) {
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = s.now()
 	}
-	_, err := s.db.ExecContext(ctx, s.q(`
+	_, err := s.exec(ctx, s.q(`
 INSERT INTO merchants (id, name, mode, appid, mchid, sub_mchid, sub_appid, serial, private_key_file, apiv3_key_file,
 	public_key_file, public_key_id, platform_certs, amount_cap_fen, timezone, business_day_starts, created_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -97,7 +97,7 @@ func scanMerchant(row interface{ Scan(...any) error }) (Merchant, error) {
 
 // Merchant returns one merchant.
 func (s *Store) Merchant(ctx context.Context, id string) (Merchant, error) {
-	m, err := scanMerchant(s.db.QueryRowContext(ctx, s.q(`SELECT `+merchantCols+` FROM merchants WHERE id = ?`), id))
+	m, err := scanMerchant(s.queryRow(ctx, s.q(`SELECT `+merchantCols+` FROM merchants WHERE id = ?`), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, fmt.Errorf("store: merchant %s: %w", id, ErrNotFound)
 	}
@@ -130,7 +130,7 @@ func (s *Store) Merchants(ctx context.Context) ([]Merchant, error) {
 
 // SetRules stores the merchant's rule set (JSON of agent/rules).
 func (s *Store) SetRules(ctx context.Context, merchantID, version string, body []byte) error {
-	_, err := s.db.ExecContext(ctx, s.q(`
+	_, err := s.exec(ctx, s.q(`
 INSERT INTO rules (merchant_id, version, body, updated_at) VALUES (?, ?, ?, ?)
 ON CONFLICT (merchant_id) DO UPDATE SET version = excluded.version, body = excluded.body, updated_at = excluded.updated_at`),
 		merchantID, version, string(body), micros(s.now()))
@@ -143,7 +143,7 @@ ON CONFLICT (merchant_id) DO UPDATE SET version = excluded.version, body = exclu
 // Rules returns the merchant's rule set; ErrNotFound when it has none.
 func (s *Store) Rules(ctx context.Context, merchantID string) (version string, body []byte, err error) {
 	var b string
-	err = s.db.QueryRowContext(ctx, s.q(`SELECT version, body FROM rules WHERE merchant_id = ?`), merchantID).Scan(&version, &b)
+	err = s.queryRow(ctx, s.q(`SELECT version, body FROM rules WHERE merchant_id = ?`), merchantID).Scan(&version, &b)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil, fmt.Errorf("store: rules of %s: %w", merchantID, ErrNotFound)
 	}

@@ -75,7 +75,7 @@ func (s *Store) CreateOrder(ctx context.Context, o Order) (Order, error) {
 	}
 	o.CreatedAt = o.CreatedAt.UTC().Truncate(time.Microsecond)
 	o.ExpiresAt = o.ExpiresAt.UTC().Truncate(time.Microsecond)
-	res, err := s.db.ExecContext(ctx, s.q(`
+	res, err := s.exec(ctx, s.q(`
 INSERT INTO orders (out_trade_no, merchant_id, device_id, job_id, receipt_index, printer, order_no, amount_fen, business_day,
 	description, code_url, state, created_at, expires_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -93,7 +93,7 @@ ON CONFLICT DO NOTHING`),
 
 // Order returns the order with this out_trade_no.
 func (s *Store) Order(ctx context.Context, outTradeNo string) (Order, error) {
-	o, err := scanOrder(s.db.QueryRowContext(ctx, s.q(`SELECT `+orderCols+` FROM orders WHERE out_trade_no = ?`), outTradeNo))
+	o, err := scanOrder(s.queryRow(ctx, s.q(`SELECT `+orderCols+` FROM orders WHERE out_trade_no = ?`), outTradeNo))
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, fmt.Errorf("store: order %s: %w", outTradeNo, ErrNotFound)
 	}
@@ -105,7 +105,7 @@ func (s *Store) Order(ctx context.Context, outTradeNo string) (Order, error) {
 
 // OrderByKey returns the order minted for the idempotency key.
 func (s *Store) OrderByKey(ctx context.Context, deviceID, jobID string, receiptIndex int) (Order, error) {
-	o, err := scanOrder(s.db.QueryRowContext(ctx, s.q(`SELECT `+orderCols+` FROM orders WHERE device_id = ? AND job_id = ? AND receipt_index = ?`),
+	o, err := scanOrder(s.queryRow(ctx, s.q(`SELECT `+orderCols+` FROM orders WHERE device_id = ? AND job_id = ? AND receipt_index = ?`),
 		deviceID, jobID, receiptIndex))
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, fmt.Errorf("store: order for %s/%s/%d: %w", deviceID, jobID, receiptIndex, ErrNotFound)
@@ -120,7 +120,7 @@ func (s *Store) OrderByKey(ctx context.Context, deviceID, jobID string, receiptI
 // (order_no) in one business day, newest first: the candidates a reprint
 // may reuse.
 func (s *Store) BillOrders(ctx context.Context, deviceID, orderNo, businessDay string) ([]Order, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+orderCols+` FROM orders WHERE device_id = ? AND order_no = ? AND business_day = ?
+	rows, err := s.query(ctx, s.q(`SELECT `+orderCols+` FROM orders WHERE device_id = ? AND order_no = ? AND business_day = ?
 	ORDER BY created_at DESC, out_trade_no`), deviceID, orderNo, businessDay)
 	if err != nil {
 		return nil, fmt.Errorf("store: orders of bill %s: %w", orderNo, err)
@@ -132,7 +132,7 @@ func (s *Store) BillOrders(ctx context.Context, deviceID, orderNo, businessDay s
 // the given instant, oldest first: the ones whose notification is late or
 // that have expired.
 func (s *Store) DueOrders(ctx context.Context, createdBefore time.Time, limit int) ([]Order, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+orderCols+` FROM orders WHERE state = ? AND created_at < ? ORDER BY created_at LIMIT ?`),
+	rows, err := s.query(ctx, s.q(`SELECT `+orderCols+` FROM orders WHERE state = ? AND created_at < ? ORDER BY created_at LIMIT ?`),
 		StateOpen, micros(createdBefore), limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: due orders: %w", err)
@@ -227,7 +227,7 @@ type Delivery struct {
 // PendingDeliveries returns the device's unacknowledged order.paid
 // deliveries, oldest first.
 func (s *Store) PendingDeliveries(ctx context.Context, deviceID string) ([]Delivery, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`
+	rows, err := s.query(ctx, s.q(`
 SELECT d.id, d.device_id, d.out_trade_no, o.amount_fen, o.transaction_id, o.paid_at, d.created_at
 FROM deliveries d JOIN orders o ON o.out_trade_no = d.out_trade_no
 WHERE d.device_id = ? AND d.acked_at = 0 ORDER BY d.created_at, d.id`), deviceID)
@@ -255,7 +255,7 @@ WHERE d.device_id = ? AND d.acked_at = 0 ORDER BY d.created_at, d.id`), deviceID
 // one of the device's deliveries gives ErrNotFound; acking twice is fine.
 func (s *Store) AckDelivery(ctx context.Context, deviceID, id string) error {
 	var acked int64
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT acked_at FROM deliveries WHERE id = ? AND device_id = ?`), id, deviceID).Scan(&acked)
+	err := s.queryRow(ctx, s.q(`SELECT acked_at FROM deliveries WHERE id = ? AND device_id = ?`), id, deviceID).Scan(&acked)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("store: ack %s: %w", id, ErrNotFound)
 	}
@@ -265,7 +265,7 @@ func (s *Store) AckDelivery(ctx context.Context, deviceID, id string) error {
 	if acked != 0 {
 		return nil
 	}
-	if _, err := s.db.ExecContext(ctx, s.q(`UPDATE deliveries SET acked_at = ? WHERE id = ? AND device_id = ?`), micros(s.now()), id, deviceID); err != nil {
+	if _, err := s.exec(ctx, s.q(`UPDATE deliveries SET acked_at = ? WHERE id = ? AND device_id = ?`), micros(s.now()), id, deviceID); err != nil {
 		return fmt.Errorf("store: ack %s: %w", id, err)
 	}
 	return nil
@@ -292,7 +292,7 @@ func (s *Store) SaveReceipt(ctx context.Context, r Receipt) (inserted bool, err 
 	if r.ReceivedAt.IsZero() {
 		r.ReceivedAt = s.now()
 	}
-	res, err := s.db.ExecContext(ctx, s.q(`
+	res, err := s.exec(ctx, s.q(`
 INSERT INTO receipts (device_id, job_id, receipt_index, merchant_id, printer, printed_at, received_at, amount_fen, order_no, body)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
 		r.DeviceID, r.JobID, r.ReceiptIndex, r.MerchantID, r.Printer, micros(r.PrintedAt), micros(r.ReceivedAt), r.AmountFen, r.OrderNo, string(r.Body))
@@ -305,7 +305,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
 
 // Receipts lists a merchant's receipts, oldest first.
 func (s *Store) Receipts(ctx context.Context, merchantID string) ([]Receipt, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT device_id, merchant_id, job_id, receipt_index, printer, printed_at, received_at, amount_fen, order_no, body
+	rows, err := s.query(ctx, s.q(`SELECT device_id, merchant_id, job_id, receipt_index, printer, printed_at, received_at, amount_fen, order_no, body
 FROM receipts WHERE merchant_id = ? ORDER BY received_at, job_id, receipt_index`), merchantID)
 	if err != nil {
 		return nil, fmt.Errorf("store: receipts of %s: %w", merchantID, err)
@@ -331,7 +331,7 @@ FROM receipts WHERE merchant_id = ? ORDER BY received_at, job_id, receipt_index`
 // OpenOrders returns up to limit of the merchant's orders still open,
 // oldest first (what the WeChat poller reconciles).
 func (s *Store) OpenOrders(ctx context.Context, merchantID string, limit int) ([]Order, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+orderCols+` FROM orders WHERE merchant_id = ? AND state = ? ORDER BY created_at LIMIT ?`),
+	rows, err := s.query(ctx, s.q(`SELECT `+orderCols+` FROM orders WHERE merchant_id = ? AND state = ? ORDER BY created_at LIMIT ?`),
 		merchantID, StateOpen, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: open orders of %s: %w", merchantID, err)

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
@@ -36,6 +37,7 @@ const (
 type Store struct {
 	db      *sql.DB
 	dialect dialect
+	stmts   sync.Map // query -> *sql.Stmt
 	now     func() time.Time
 }
 
@@ -220,3 +222,44 @@ func isUniqueViolation(err error) bool {
 // SetClock replaces the store's clock (time.Now). Call it before the store
 // is shared; tests use it to move past expiry and rate-limit windows.
 func (s *Store) SetClock(now func() time.Time) { s.now = now }
+
+// prep returns a prepared statement for query, prepared once per store:
+// parsing the SQL again for every request costs SQLite more than running it.
+func (s *Store) prep(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := s.stmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := s.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := s.prep(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := s.prep(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := s.prep(ctx, query)
+	if err != nil {
+		return s.db.QueryRowContext(ctx, query, args...) // carries the same error
+	}
+	return st.QueryRowContext(ctx, args...)
+}

@@ -515,6 +515,23 @@ func TestPayHook(t *testing.T) {
 	if s := post("/sandbox/pay/Hook000001"); s != 409 {
 		t.Fatalf("pay twice: %d", s)
 	}
+	// Once paid, the order is also found by its transaction_id.
+	var paid struct {
+		TransactionID string `json:"transaction_id"`
+		TradeState    string `json:"trade_state"`
+		SuccessTime   string `json:"success_time"`
+	}
+	byNo := f.do(t, call{method: "GET", uri: "/v3/pay/transactions/out-trade-no/Hook000001?mchid=" + f.creds.MchID})
+	if err := json.Unmarshal(byNo.body, &paid); err != nil || paid.TradeState != "SUCCESS" || !strings.HasSuffix(paid.SuccessTime, "+08:00") {
+		t.Fatalf("query: %s %v", byNo.body, err)
+	}
+	byID := f.do(t, call{method: "GET", uri: "/v3/pay/transactions/id/" + paid.TransactionID + "?mchid=" + f.creds.MchID})
+	if byID.status != 200 || !bytes.Equal(byID.body, byNo.body) {
+		t.Fatalf("query by id: %d %s", byID.status, byID.body)
+	}
+	if a := f.do(t, call{method: "GET", uri: "/v3/pay/transactions/id/4200000000000000000000000000?mchid=" + f.creds.MchID}); a.status != 404 {
+		t.Fatalf("unknown transaction id: %d", a.status)
+	}
 }
 
 func TestWriteFiles(t *testing.T) {

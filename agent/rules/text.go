@@ -382,6 +382,10 @@ func classify(w string) (value, bool) {
 	return v, true
 }
 
+// unitWords after a count leave a money value to the count's label:
+// "TOTAL (3 items) 48.00".
+var unitWords = map[string]bool{"items": true, "item": true, "pcs": true, "pc": true, "units": true, "件": true, "项": true, "份": true, "个": true, "件商品": true}
+
 // compactLabel turns a label as printed into its lookup key: lower-case, no
 // spaces, decoration, dot leaders or "(元)".
 func compactLabel(s string) string {
@@ -393,6 +397,9 @@ func compactLabel(s string) string {
 	for _, r := range s {
 		if unicode.IsSpace(r) {
 			continue
+		}
+		if r == ':' || r == '：' {
+			continue // "单号: No." reads as "单号no"
 		}
 		if r < 0x80 {
 			r = unicode.ToLower(r)
@@ -534,7 +541,7 @@ func readLine(text string, budget int) (line, int) {
 	// "服务费(10%): 20.30", "合计: 4件 ¥25.80").
 	for k := 1; k < len(ln.pairs); k++ {
 		p := &ln.pairs[k]
-		if p.label != "" || p.val.cls != clsMoney {
+		if p.label != "" && !unitWords[p.label] || p.val.cls != clsMoney {
 			continue
 		}
 		if q := ln.pairs[k-1]; q.val.cls != clsMoney && q.val.cls != clsCode {

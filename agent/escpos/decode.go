@@ -303,11 +303,16 @@ func (r reading) score() float64 {
 	return (float64(r.common) + 0.5*float64(r.other) - 2*float64(r.errs) - float64(r.pua) - 0.25*float64(r.rare)) / float64(r.mb)
 }
 
+// read decodes runs with t (nil: UTF-8) and counts what comes out.
 func (d *decoder) read(runs [][]byte, t transform.Transformer) reading {
 	var r reading
 	var buf []byte
 	for _, run := range runs {
-		buf = appendTransform(buf[:0], t, run)
+		if t == nil {
+			buf = append(buf[:0], run...)
+		} else {
+			buf = appendTransform(buf[:0], t, run)
+		}
 		for _, c := range string(buf) {
 			if c < 0x80 {
 				continue
@@ -408,7 +413,10 @@ func (s *scanner) chooseEncoding(job *Job) *decoder {
 	case configuredPage:
 		// A configured single-byte page: no guessing; FS & text is still
 		// read as Chinese.
-	case len(cand) > 0 && allUTF8 && (mbRunes >= 3 || (mbRunes >= 1 && chineseRuns == 0)):
+	case len(cand) > 0 && allUTF8 && (mbRunes >= 3 || (mbRunes >= 1 && chineseRuns == 0)) &&
+		!(d.read(cand, d.gbDecoder()).score() >= d.read(cand, nil).score()+0.4):
+		// Valid UTF-8, unless the GB18030 reading is much more plausible
+		// (short GBK text such as D0BB D0BB "谢谢" is valid UTF-8 "лл").
 		d.auto, d.chinese = encUTF8Def, encUTF8Def
 		s.warnf(firstCand, "text is valid multi-byte UTF-8 without FS ( C: decoded as utf-8")
 	case len(cand) > 0:
@@ -422,7 +430,9 @@ func (s *scanner) chooseEncoding(job *Job) *decoder {
 			best = b5
 		}
 		d.chinese = cjk
-		if best.score() >= plausible {
+		// A GB18030 four-byte sequence that decodes cleanly is a strong
+		// sign on its own (a single rare character or a Uyghur word).
+		if best.score() >= plausible || (cjk.kind == encGB18030 && gb.errs == 0 && gb.pua == 0 && hasGB4(cand)) {
 			d.auto = cjk
 			if cjk.kind == encBig5 {
 				s.warnf(firstCand, "Chinese text decoded as big5 (more plausible than gb18030)")
@@ -470,6 +480,20 @@ func (s *scanner) chooseEncoding(job *Job) *decoder {
 		}
 	}
 	return d
+}
+
+// hasGB4 reports whether a run holds a GB18030 four-byte sequence
+// (81–FE 30–39 81–FE 30–39).
+func hasGB4(runs [][]byte) bool {
+	for _, r := range runs {
+		for i := 0; i+3 < len(r); i++ {
+			if r[i] >= 0x81 && r[i] <= 0xFE && r[i+1] >= 0x30 && r[i+1] <= 0x39 &&
+				r[i+2] >= 0x81 && r[i+2] <= 0xFE && r[i+3] >= 0x30 && r[i+3] <= 0x39 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func asciiCount(b []byte) int {

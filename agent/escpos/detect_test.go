@@ -1,0 +1,48 @@
+package escpos
+
+import (
+	"testing"
+
+	"printpay.dev/printpay/internal/receiptgen"
+)
+
+// TestDetectShort: even a single short line, written the way POS software
+// writes it without any hint in the job, reads back as written.
+func TestDetectShort(t *testing.T) {
+	phrases := map[string][]string{
+		"gbk":     {"合计：68.00", "谢谢", "牛肉面 1 28.00", "总计 5.00", "单号：123", "奶茶", "找零", "鸡排饭", "卤肉饭", "桌号 A1", "现金", "欢迎光临", "中", "茶"},
+		"gbk-fs":  {"合计：68.00", "谢谢", "欢迎光临"},
+		"gb18030": {"合计：68.00", "拉条子 لەغمەن", "𠀀"},
+		"big5":    {"合計：68", "謝謝", "牛肉麵 1 28", "總計 5", "單號：123", "奶茶", "找零", "雞排飯", "滷肉飯", "桌號 A1", "現金", "歡迎光臨"},
+		"utf8":    {"合计：68.00", "謝謝", "Café 3.50", "Grüße", "Spätzle mit Käse", "Ñandú", "Übergröße", "€ 5", "中"},
+		"cp437":   {"Café 3.50", "Grüße", "Ñandú", "Übergröße"},
+	}
+	for enc, list := range phrases {
+		for _, txt := range list {
+			b, err := receiptgen.Encode([]byte("encoding: " + enc + "\n\n" + txt + "\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := Scan(b, Options{}).Receipts[0].Lines[0].Text; got != txt {
+				t.Errorf("%s %q read as %q", enc, txt, got)
+			}
+		}
+	}
+}
+
+func TestLookupEncoding(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"GBK", "gb18030"}, {"gb2312", "gb18030"}, {"GB18030", "gb18030"}, {"Big5", "big5"},
+		{"UTF8", "utf-8"}, {"utf-8", "utf-8"}, {"CP437", "cp437"}, {"PC437", "cp437"},
+		{"cp858", "cp858"}, {"windows-1252", "cp1252"}, {"ISO-8859-15", "iso-8859-15"},
+		{"cp737", "cp737"}, {"cp857", "cp857"}, {"ascii", "cp437"},
+	}
+	for _, tc := range tests {
+		if got, ok := LookupEncoding(tc.in); !ok || got != tc.want {
+			t.Errorf("LookupEncoding(%q) = %q, %v; want %q", tc.in, got, ok, tc.want)
+		}
+	}
+	if _, ok := LookupEncoding("ebcdic"); ok {
+		t.Error("LookupEncoding(ebcdic) ok")
+	}
+}

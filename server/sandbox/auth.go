@@ -138,18 +138,24 @@ type signer struct {
 }
 
 func (s *Sandbox) pubSigner() signer  { return signer{s.keys.PublicKeyID, s.keys.PublicKey} }
-func (s *Sandbox) certSigner() signer { return signer{s.keys.CertSerial, s.keys.CertKey} }
+func (s *Sandbox) certSigner() signer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.certs[s.activeCert]
+	return signer{c.serial, c.key}
+}
 
 // knownSerial reports whether a Wechatpay-Serial request header names a key
 // this mode has.
 func (s *Sandbox) knownSerial(serial string) bool {
+	_, isCert := s.cert(serial)
 	switch s.cfg.Mode {
 	case ModePublicKey:
 		return serial == s.keys.PublicKeyID
 	case ModeCertificate:
-		return serial == s.keys.CertSerial
+		return isCert
 	}
-	return serial == s.keys.PublicKeyID || serial == s.keys.CertSerial
+	return serial == s.keys.PublicKeyID || isCert
 }
 
 // answerSigner follows §6: public-key mode always signs with the public key,
@@ -164,6 +170,9 @@ func (s *Sandbox) answerSigner(reqSerial string) signer {
 	}
 	if reqSerial == s.keys.PublicKeyID {
 		return s.pubSigner()
+	}
+	if c, ok := s.cert(reqSerial); ok {
+		return signer{c.serial, c.key}
 	}
 	return s.certSigner()
 }

@@ -43,7 +43,7 @@
 // probe or skewed answer signatures), [Sandbox.PlanNotify] (the
 // WECHATPAY/SIGNTEST/ probe, forged, skewed, dropped or duplicated
 // notifications, a wrong APIv3 key), [Sandbox.SetClockSkew],
-// [Sandbox.Deliveries] and [Sandbox.Flush].
+// [Sandbox.Deliveries], [Sandbox.Flush], and certificate rotation.
 //
 // Merchants and their credentials are made at run time by
 // [Sandbox.AddMerchant]: the merchant RSA key and serial, the APIv3 key,
@@ -54,5 +54,8 @@
 // Known guesses (as in wechatpay-v3.md §11): the exact codes for closing a
 // paid order (403 ORDERPAID) and for refunds of unpaid orders, a query after
 // time_expire (still NOTPAY), and /v3/certificates in public-key mode (404).
-// Certificate rotation is not emulated.
+//
+// Certificate rotation: [Sandbox.AddCertificate] lists a new platform
+// certificate without using it, [Sandbox.UseCertificate] switches to it;
+// both stay listed.
 package sandbox

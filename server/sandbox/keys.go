@@ -38,15 +38,32 @@ func GenerateKeys() (*Keys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: generate platform key: %w", err)
 	}
-	k := &Keys{PublicKey: pub, PublicKeyID: "PUB_KEY_ID_" + randDigits(32), CertKey: certKey}
+	k := &Keys{PublicKey: pub, PublicKeyID: "PUB_KEY_ID_" + randDigits(32)}
+	pc, err := newPlatformCert(certKey, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	k.CertKey, k.Cert, k.CertPEM, k.CertSerial = pc.key, pc.cert, pc.pem, pc.serial
+	return k, nil
+}
+
+// platformCert is one platform certificate with its key.
+type platformCert struct {
+	key    *rsa.PrivateKey
+	cert   *x509.Certificate
+	pem    []byte
+	serial string
+}
+
+// newPlatformCert makes a self-signed platform certificate for key.
+func newPlatformCert(key *rsa.PrivateKey, now time.Time) (platformCert, error) {
 	// 20 serial bytes with a non-zero first byte: the SDK writes serials as
 	// %X of the bytes, which keeps a leading zero nibble; 40 characters.
 	sn := make([]byte, 20)
 	if _, err := rand.Read(sn); err != nil {
-		return nil, err
+		return platformCert{}, err
 	}
 	sn[0] = 0x10 | sn[0]&0x7f
-	now := time.Now()
 	tpl := &x509.Certificate{
 		SerialNumber: new(big.Int).SetBytes(sn),
 		Subject:      pkix.Name{CommonName: "Tenpay.com Root CA sandbox", Organization: []string{"printpay sandbox"}},
@@ -54,17 +71,18 @@ func GenerateKeys() (*Keys, error) {
 		NotAfter:     now.Add(5 * 365 * 24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &certKey.PublicKey, certKey)
+	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
 	if err != nil {
-		return nil, fmt.Errorf("sandbox: platform certificate: %w", err)
+		return platformCert{}, fmt.Errorf("sandbox: platform certificate: %w", err)
 	}
-	k.Cert, err = x509.ParseCertificate(der)
+	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, err
+		return platformCert{}, err
 	}
-	k.CertPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	k.CertSerial = fmt.Sprintf("%X", k.Cert.SerialNumber.Bytes())
-	return k, nil
+	return platformCert{
+		key: key, cert: cert, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		serial: fmt.Sprintf("%X", cert.SerialNumber.Bytes()),
+	}, nil
 }
 
 // Merchant describes a merchant to register. Empty fields are generated.

@@ -203,20 +203,26 @@ func (s *Sandbox) certificates(m *merchant) (int, any) {
 	if s.cfg.Mode == ModePublicKey {
 		return 404, errAnswer(404, "RESOURCE_NOT_EXISTS", "无可用的平台证书，请使用微信支付公钥")
 	}
-	nonce := randAlnum(12)
-	ct, err := seal(m.apiv3, nonce, "certificate", s.keys.CertPEM)
-	if err != nil {
-		return 500, errAnswer(500, "SYSTEM_ERROR", "系统错误")
+	s.mu.Lock()
+	certs := append([]platformCert(nil), s.certs...)
+	s.mu.Unlock()
+	var data []any
+	for _, pc := range certs {
+		nonce := randAlnum(12)
+		ct, err := seal(m.apiv3, nonce, "certificate", pc.pem)
+		if err != nil {
+			return 500, errAnswer(500, "SYSTEM_ERROR", "系统错误")
+		}
+		data = append(data, map[string]any{
+			"serial_no":      pc.serial,
+			"effective_time": pc.cert.NotBefore.In(beijing).Format(time.RFC3339),
+			"expire_time":    pc.cert.NotAfter.In(beijing).Format(time.RFC3339),
+			"encrypt_certificate": map[string]string{
+				"algorithm": "AEAD_AES_256_GCM", "nonce": nonce, "associated_data": "certificate", "ciphertext": ct,
+			},
+		})
 	}
-	c := s.keys.Cert
-	return 200, map[string]any{"data": []any{map[string]any{
-		"serial_no":      s.keys.CertSerial,
-		"effective_time": c.NotBefore.In(beijing).Format(time.RFC3339),
-		"expire_time":    c.NotAfter.In(beijing).Format(time.RFC3339),
-		"encrypt_certificate": map[string]string{
-			"algorithm": "AEAD_AES_256_GCM", "nonce": nonce, "associated_data": "certificate", "ciphertext": ct,
-		},
-	}}}
+	return 200, map[string]any{"data": data}
 }
 
 // seal is AEAD_AES_256_GCM as WeChat uses it: the 32-byte APIv3 key, the

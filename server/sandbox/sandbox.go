@@ -115,6 +115,9 @@ type Sandbox struct {
 	nextMchID  int
 
 	merchantKeys map[string]*rsa.PrivateKey
+
+	certs      []platformCert // listed by /v3/certificates, oldest first
+	activeCert int            // index of the certificate that signs
 }
 
 type merchant struct {
@@ -167,7 +170,53 @@ func New(cfg Config) (*Sandbox, error) {
 		merchants: map[string]*merchant{}, orders: map[orderKey]*order{}, byTxn: map[string]*order{},
 		refunds: map[string]*refund{}, nonces: map[string]time.Time{}, idle: make(chan struct{}),
 		nextMchID: 1900000100,
+		certs:     []platformCert{{key: keys.CertKey, cert: keys.Cert, pem: keys.CertPEM, serial: keys.CertSerial}},
 	}, nil
+}
+
+// AddCertificate lists a new platform certificate (for key; nil = generate
+// one) in /v3/certificates without signing with it yet, as WeChat publishes
+// a new certificate a day before switching to it.
+func (s *Sandbox) AddCertificate(key *rsa.PrivateKey) (serial string, err error) {
+	if key == nil {
+		if key, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
+			return "", fmt.Errorf("sandbox: platform key: %w", err)
+		}
+	}
+	pc, err := newPlatformCert(key, s.cfg.Now())
+	if err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	s.certs = append(s.certs, pc)
+	s.mu.Unlock()
+	return pc.serial, nil
+}
+
+// UseCertificate makes the listed certificate with this serial the one
+// that signs from now on.
+func (s *Sandbox) UseCertificate(serial string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, c := range s.certs {
+		if c.serial == serial {
+			s.activeCert = i
+			return nil
+		}
+	}
+	return fmt.Errorf("sandbox: no platform certificate %s", serial)
+}
+
+// cert returns the listed certificate with this serial, if any.
+func (s *Sandbox) cert(serial string) (platformCert, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.certs {
+		if c.serial == serial {
+			return c, true
+		}
+	}
+	return platformCert{}, false
 }
 
 // Keys returns the WeChat-side keys.

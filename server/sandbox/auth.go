@@ -137,7 +137,7 @@ type signer struct {
 	key    *rsa.PrivateKey
 }
 
-func (s *Sandbox) pubSigner() signer  { return signer{s.keys.PublicKeyID, s.keys.PublicKey} }
+func (s *Sandbox) pubSigner() signer { return signer{s.keys.PublicKeyID, s.keys.PublicKey} }
 func (s *Sandbox) certSigner() signer {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -13,8 +13,15 @@ import (
 // Write sends job bytes in order; it returns only when the bytes were handed
 // to the device (or its OS queue) and is bounded by Config.WriteTimeout, so a
 // stalled printer yields ErrOffline or ErrBusy, never a hang. A short write
-// reports how many bytes the device accepted. Status reports what the driver
-// knows without touching the device when it has a cache to answer from.
+// reports how many bytes the device accepted; after a timeout that count is
+// a lower bound (the chunk in flight may still reach the printer), so a
+// job cut short that way is best resent whole, marked as a reprint. Status
+// reports what the driver knows, from its cache or a quick device query.
+//
+// Open fails (with a sentinel) when the device cannot be opened now; the
+// caller retries it. Once open, a Printer survives the device going away:
+// writes fail with ErrOffline or ErrNotFound while it is gone, and the
+// first Write after it returns opens it again.
 type Printer interface {
 	io.Writer
 	io.Closer

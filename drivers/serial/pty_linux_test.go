@@ -11,7 +11,7 @@ import (
 // openPTY opens a pty pair without socat: the master for the fake printer
 // (non-blocking, so closing it ends a pending Read), and the slave's path
 // for the driver.
-func openPTY(t *testing.T) (*os.File, string) {
+func openPTY(t testing.TB) (*os.File, string) {
 	t.Helper()
 	fd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
 	if err != nil {

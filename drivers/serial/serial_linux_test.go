@@ -12,7 +12,7 @@ import (
 	"printpay.dev/printpay/drivers/internal/fakeprinter"
 )
 
-func setup(t *testing.T, cfg drivers.Config) (drivers.Printer, *fakeprinter.Printer, *os.File) {
+func setup(t testing.TB, cfg drivers.Config) (drivers.Printer, *fakeprinter.Printer, *os.File) {
 	t.Helper()
 	master, slave := openPTY(t)
 	cfg.Device = slave

@@ -24,7 +24,7 @@ type server struct {
 	hold  bool // accept but never read
 }
 
-func newServer(t *testing.T) *server {
+func newServer(t testing.TB) *server {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -58,6 +58,20 @@ func newServer(t *testing.T) *server {
 		}
 	}()
 	return s
+}
+
+// first returns the printer on the first connection.
+func (s *server) first() *fakeprinter.Printer {
+	for {
+		s.mu.Lock()
+		if len(s.fps) > 0 {
+			fp := s.fps[0]
+			s.mu.Unlock()
+			return fp
+		}
+		s.mu.Unlock()
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func (s *server) addr() string { return s.ln.Addr().String() }

@@ -222,6 +222,15 @@ func containsAny(s string, list []string) string {
 	return ""
 }
 
+func hasSuffixAny(s string, list []string) bool {
+	for _, l := range list {
+		if strings.HasSuffix(s, l) {
+			return true
+		}
+	}
+	return false
+}
+
 func quote(s string) string {
 	if utf8.RuneCountInString(s) > 40 {
 		r := []rune(s)
@@ -293,10 +302,16 @@ func (a *analysis) signals() (string, bool) {
 			if !hit && containsAny(ln.compact, sg.Contains) != "" {
 				hit = true
 			}
-			if !hit && len(sg.Labels) > 0 {
+			if !hit && len(sg.Labels)+len(sg.LabelSuffixes) > 0 {
 				for _, p := range ln.pairs {
 					if p.val.cls != clsMoney || p.val.fen == 0 {
 						continue
+					}
+					// "余额支付 68.00" is a payment although 余额 marks
+					// balances; "待支付 68.00" is the amount due.
+					if p.role != roleDue && hasSuffixAny(p.label, sg.LabelSuffixes) {
+						hit = true
+						break
 					}
 					if p.role == roleInfo {
 						continue
@@ -687,7 +702,7 @@ func (c *compiled) paymentLabel(k string) bool {
 		}
 	}
 	for _, sg := range c.signals {
-		if containsAny(k, sg.Labels) != "" && containsAny(k, sg.Except) == "" {
+		if (containsAny(k, sg.Labels) != "" || hasSuffixAny(k, sg.LabelSuffixes)) && containsAny(k, sg.Except) == "" {
 			return true
 		}
 	}

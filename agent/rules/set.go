@@ -85,6 +85,9 @@ type Signal struct {
 	Reason string `json:"reason"`
 	// Labels: a label containing one of these, with a non-zero amount.
 	Labels []string `json:"labels,omitempty"`
+	// LabelSuffixes: a label ending with one of these (余额支付, 抖音支付),
+	// not an amount-due label, with a non-zero amount.
+	LabelSuffixes []string `json:"label_suffixes,omitempty"`
 	// Titles: a short line (at most 6 more characters, no amount) containing
 	// one of these.
 	Titles []string `json:"titles,omitempty"`
@@ -209,6 +212,7 @@ func (s *Set) Merge(over *Set) *Set {
 			if m.NotPayable[i].Reason == sg.Reason {
 				t := &m.NotPayable[i]
 				t.Labels = union(t.Labels, sg.Labels)
+				t.LabelSuffixes = union(t.LabelSuffixes, sg.LabelSuffixes)
 				t.Titles = union(t.Titles, sg.Titles)
 				t.Exact = union(t.Exact, sg.Exact)
 				t.Contains = union(t.Contains, sg.Contains)
@@ -267,13 +271,14 @@ func (s *Set) clone() *Set {
 
 func cloneSignal(sg Signal) Signal {
 	return Signal{
-		Reason:      sg.Reason,
-		Labels:      union(nil, sg.Labels),
-		Titles:      union(nil, sg.Titles),
-		Exact:       union(nil, sg.Exact),
-		Contains:    union(nil, sg.Contains),
-		Except:      union(nil, sg.Except),
-		KeepCancels: sg.KeepCancels,
+		Reason:        sg.Reason,
+		Labels:        union(nil, sg.Labels),
+		LabelSuffixes: union(nil, sg.LabelSuffixes),
+		Titles:        union(nil, sg.Titles),
+		Exact:         union(nil, sg.Exact),
+		Contains:      union(nil, sg.Contains),
+		Except:        union(nil, sg.Except),
+		KeepCancels:   sg.KeepCancels,
 	}
 }
 
@@ -305,6 +310,7 @@ func (s *Set) remove(labels []string) {
 	for i := range s.NotPayable {
 		sg := &s.NotPayable[i]
 		sg.Labels, sg.Titles, sg.Exact, sg.Contains = f(sg.Labels), f(sg.Titles), f(sg.Exact), f(sg.Contains)
+		sg.LabelSuffixes = f(sg.LabelSuffixes)
 	}
 	for k := range s.Currency.Markers {
 		if drop[k] {
@@ -459,6 +465,7 @@ func (s *Set) compile() *compiled {
 			cs.maxTitle = max(cs.maxTitle, n)
 		}
 		cs.Labels = keys(sg.Labels)
+		cs.LabelSuffixes = keys(sg.LabelSuffixes)
 		cs.Contains = keys(sg.Contains)
 		cs.Except = keys(sg.Except)
 		c.signals = append(c.signals, cs)

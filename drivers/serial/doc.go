@@ -1,7 +1,9 @@
 // Package serial drives a receipt printer on an RS-232 or USB-serial port
 // through go.bug.st/serial: baud rate, parity, data and stop bits, and
-// RTS/CTS or XON/XOFF flow control (set on the tty's termios on Linux; on
-// other systems only "none" is accepted).
+// RTS/CTS or XON/XOFF flow control, which the library does not expose: set
+// on the tty's termios on Linux (tested over a pty: XOFF stalls writes, XON
+// resumes them) and in the port's DCB on Windows (not exercised by the
+// tests: there is no Windows COM port here); elsewhere only "none".
 //
 // Writes are chunked and paced by the profile's throttling and bounded by
 // Config.WriteTimeout. A goroutine reads everything the printer sends back

@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux && !windows
 
 package serial
 
@@ -11,7 +11,7 @@ import (
 )
 
 // openPort opens the port; flow control other than none is only set on
-// Linux (go.bug.st/serial has no API for it).
+// Linux and Windows (go.bug.st/serial has no API for it).
 func openPort(path string, mode *serial.Mode, flow string) (serial.Port, error) {
 	if flow != "" && flow != "none" {
 		return nil, fmt.Errorf("flow %q on this system: %w", flow, drivers.ErrUnsupported)

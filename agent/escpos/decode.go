@@ -115,6 +115,7 @@ type decoder struct {
 	auto     textEnc  // clsAuto
 	chinese  textEnc  // clsChinese
 	gb, big5 transform.Transformer
+	tmp      []byte
 	mangled  string // non-empty: the capture was mangled by a text layer
 	badPage  [256]bool
 	warnf    func(off int, format string, args ...any)
@@ -159,6 +160,9 @@ func (d *decoder) appendLine(b []byte, segs []seg) []byte {
 			if len(b) > start && b[len(b)-1] != '\t' {
 				b = append(b, '\t')
 			}
+		case sg.intl != 0 && intlSets[sg.intl] != nil:
+			d.tmp = d.appendRun(d.tmp[:0], d.data[sg.off:sg.off+sg.n], d.encFor(sg))
+			b = appendIntl(b, d.tmp, intlSets[sg.intl])
 		case !sg.high:
 			b = append(b, d.data[sg.off:sg.off+sg.n]...)
 		default:
@@ -168,6 +172,46 @@ func (d *decoder) appendLine(b []byte, segs []seg) []byte {
 	b = trimSpaces(b, start)
 	for len(b) > start && b[len(b)-1] == '\t' {
 		b = trimSpaces(b[:len(b)-1], start)
+	}
+	return b
+}
+
+// intlSets are the ESC R n international character sets: the glyphs
+// of the twelve ASCII positions 23 24 40 5B 5C 5D 5E 60 7B 7C 7D 7E.
+var intlSets = func() (m [256]*[128]rune) {
+	pos := []byte{0x23, 0x24, 0x40, 0x5B, 0x5C, 0x5D, 0x5E, 0x60, 0x7B, 0x7C, 0x7D, 0x7E}
+	for n, glyphs := range map[uint8]string{
+		1:  "#$à°ç§^`éùè¨",  // France
+		2:  "#$§ÄÖÜ^`äöüß",  // Germany
+		3:  "£$@[\\]^`{|}~", // UK
+		4:  "#$@ÆØÅ^`æøå~",  // Denmark I
+		5:  "#¤ÉÄÖÅÜéäöåü",  // Sweden
+		6:  "#$@°\\é^ùàòèì", // Italy
+		8:  "#$@[¥]^`{|}~",  // Japan
+		9:  "#¤ÉÆØÅÜéæøåü",  // Norway
+		10: "#$ÉÆØÅÜéæøåü",  // Denmark II
+		11: "#$á¡Ñ¿é`íñóú",  // Spain II
+		12: "#$á¡Ñ¿éüíñóú",  // Latin America
+		13: "#$@[₩]^`{|}~",  // Korea
+		15: "#¥@[\\]^`{|}~", // China
+	} {
+		t := new([128]rune)
+		for i, r := range []rune(glyphs) {
+			t[pos[i]] = r
+		}
+		m[n] = t
+	}
+	return m
+}()
+
+// appendIntl appends src with its ASCII characters mapped through set.
+func appendIntl(b, src []byte, set *[128]rune) []byte {
+	for _, c := range src {
+		if c < 0x80 && set[c] != 0 {
+			b = utf8.AppendRune(b, set[c])
+		} else {
+			b = append(b, c)
+		}
 	}
 	return b
 }

@@ -46,3 +46,38 @@ func TestLookupEncoding(t *testing.T) {
 		t.Error("LookupEncoding(ebcdic) ok")
 	}
 }
+
+func TestInternationalSets(t *testing.T) {
+	tests := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"UK pound", job("x:1B5203", "#5 $5", "x:0A"), "£5 $5"},
+		{"China yen", job("x:1B520F", "$68.00", "x:0A"), "¥68.00"},
+		{"Japan yen", job("x:1B5208", "\\500", "x:0A"), "¥500"},
+		{"Germany", job("x:1B5202", "Gr}e [pfel", "x:0A"), "Grüe Äpfel"},
+		// GBK trail bytes in 40–7E are part of characters, never remapped.
+		{"China in Chinese mode", job("x:1C26 1B520F", "x:B5A5 BAC5", "$1", "x:0A"), "单号¥1"},
+		{"ESC @ resets", job("x:1B5203", "x:1B40", "#1", "x:0A"), "#1"},
+	}
+	for _, tc := range tests {
+		if got := Scan(tc.data, Options{}).Receipts[0].Lines[0].Text; got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	for n, set := range intlSets {
+		if set == nil {
+			continue
+		}
+		k := 0
+		for _, r := range set {
+			if r != 0 {
+				k++
+			}
+		}
+		if k != 12 {
+			t.Errorf("ESC R %d maps %d positions, want 12", n, k)
+		}
+	}
+}

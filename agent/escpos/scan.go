@@ -33,7 +33,8 @@ type seg struct {
 	cls    textClass
 	page   uint8
 	tab    bool
-	high   bool // has bytes >= 0x80 (set by chooseEncoding)
+	high   bool  // has bytes >= 0x80 (set by chooseEncoding)
+	intl   uint8 // ESC R international character set in force
 }
 
 // rawLine is a line before its text is decoded. For text lines
@@ -84,7 +85,8 @@ type scanner struct {
 
 	st         State
 	pageMode   bool
-	cpSelected bool // ESC t seen since the last ESC @
+	cpSelected bool  // ESC t seen since the last ESC @
+	intl       uint8 // ESC R n in force
 
 	segs  []seg
 	lines []rawLine
@@ -333,7 +335,7 @@ func (s *scanner) text(t Token) {
 		s.lineOff = t.Off
 		s.lineAlign = s.st.Align
 	}
-	s.segs = append(s.segs, seg{off: t.Off, n: t.Len, cls: cls, page: page})
+	s.segs = append(s.segs, seg{off: t.Off, n: t.Len, cls: cls, page: page, intl: s.intl})
 	s.lineAny = true
 	s.lastWasTab = false
 	if t.Op == OpBlank {
@@ -450,6 +452,7 @@ func (s *scanner) command(t Token) {
 		s.st.Chinese = chinese
 		s.pageMode = false
 		s.cpSelected = false
+		s.intl = 0
 	case OpMode:
 		if p2 >= 0 {
 			n := byte(p2)
@@ -512,8 +515,11 @@ func (s *scanner) command(t Token) {
 	case OpFeed:
 		s.flushLine()
 	case OpOther:
-		if d[t.Off] == esc && (d[t.Off+1] == 0x4B || d[t.Off+1] == 0x65) { // reverse feeds print too
+		switch {
+		case d[t.Off] == esc && (d[t.Off+1] == 0x4B || d[t.Off+1] == 0x65): // reverse feeds print too
 			s.flushLine()
+		case d[t.Off] == esc && d[t.Off+1] == 0x52 && p2 >= 0: // ESC R n
+			s.intl = uint8(p2)
 		}
 	case OpRaster:
 		s.raster++

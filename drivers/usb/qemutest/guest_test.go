@@ -35,10 +35,17 @@ const (
 // answers DLE EOT 1 with 0x16, reopening /dev/g_printer0 when the gadget
 // is unbound and bound again.
 type gadget struct {
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	f    *os.File
-	stop chan struct{}
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	f      *os.File
+	paused bool // stop reading: the host's bulk OUT stalls once the gadget's buffers fill
+	stop   chan struct{}
+}
+
+func (g *gadget) pause(on bool) {
+	g.mu.Lock()
+	g.paused = on
+	g.mu.Unlock()
 }
 
 func startGadget(t *testing.T) *gadget {
@@ -66,6 +73,13 @@ func (g *gadget) loop() {
 		g.f = f
 		g.mu.Unlock()
 		for {
+			g.mu.Lock()
+			paused := g.paused
+			g.mu.Unlock()
+			if paused {
+				time.Sleep(20 * time.Millisecond)
+				continue
+			}
 			n, err := f.Read(rb)
 			if n > 0 {
 				g.mu.Lock()
@@ -259,6 +273,33 @@ func TestGuest(t *testing.T) {
 		g.setStatus(t, 0x18)
 		cache.Set(drivers.Status{State: drivers.StateOnline})
 		report(t, "gousb port status paper-out ok")
+
+		// A printer that stops taking data: the write is bounded and
+		// reports offline; once it reads again, printing goes on.
+		g.pause(true)
+		p2, err := usb.Open(drivers.Config{Device: spec, WriteTimeout: time.Second})
+		if err == nil {
+			t.Fatal("second claim of the same interface succeeded")
+		}
+		start := time.Now()
+		if _, err := p.Write(job(1 << 20)); !errors.Is(err, drivers.ErrOffline) {
+			t.Fatalf("stalled bulk OUT: %v", err)
+		}
+		if el := time.Since(start); el > 10*time.Second {
+			t.Fatalf("stalled write took %v", el)
+		}
+		g.pause(false)
+		time.Sleep(500 * time.Millisecond)
+		g.take()
+		if _, err := p.Write([]byte("after stall\n")); err != nil {
+			t.Fatalf("write after the stall: %v", err)
+		}
+		if got := string(g.waitLen(12, 5*time.Second)); !strings.HasSuffix(got, "after stall\n") {
+			t.Fatalf("after the stall the gadget got %q", got)
+		}
+		g.take()
+		report(t, "gousb stalled bulk OUT bounded (%v) then resumed ok", time.Since(start).Round(time.Second))
+		_ = p2
 
 		// Unplug: jobs fail with a sentinel and stay queued; after the
 		// gadget is bound again they print in order.

@@ -112,6 +112,7 @@ for want in \
 	'QEMUTEST gousb DLE EOT reply 0x16 in cache ok' \
 	'QEMUTEST gousb 1284 id ".*MDL:POS58.*" ok' \
 	'QEMUTEST gousb port status paper-out ok' \
+	'QEMUTEST gousb stalled bulk OUT bounded .* then resumed ok' \
 	'QEMUTEST gousb unplugged write refused ok' \
 	'QEMUTEST gousb rebind resumed queued jobs in order ok' \
 	'QEMUTEST usblp list /dev/usb/lp0 0416:5011 ok' \

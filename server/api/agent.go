@@ -16,6 +16,7 @@ import (
 
 	"printpay.dev/printpay/server/apiv1"
 	"printpay.dev/printpay/server/store"
+	"printpay.dev/printpay/server/wechatpay"
 )
 
 const (
@@ -23,6 +24,7 @@ const (
 	handlersPerConn = 8  // qr.request / qr.cancel handled at once per connection
 	writeWait       = 10 * time.Second
 	requestBudget   = 20 * time.Second
+	sweepEvery      = 10 // pings between looks for missed deliveries
 )
 
 var upgrader = websocket.Upgrader{
@@ -192,6 +194,7 @@ func (c *conn) write(b []byte) bool {
 func (c *conn) writer() {
 	ping := time.NewTicker(c.s.opt.PingInterval)
 	defer ping.Stop()
+	pings := 0
 	for {
 		select {
 		case b := <-c.send:
@@ -202,6 +205,12 @@ func (c *conn) writer() {
 			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
 				c.shut("")
 				return
+			}
+			// Now and then look for deliveries whose bus announcement was
+			// lost (a NATS outage); deliver sends only what this connection
+			// has not sent yet.
+			if pings++; pings%sweepEvery == 0 {
+				c.deliver()
 			}
 		case <-c.wakeup:
 			// Frames queued before the wake-up (welcome above all) go first.
@@ -420,7 +429,7 @@ func (c *conn) deliver() {
 			continue
 		}
 		b, err := apiv1.Encode(&apiv1.OrderPaid{ID: d.ID, OutTradeNo: d.OutTradeNo, AmountFen: d.AmountFen,
-			TransactionID: d.TransactionID, PaidAt: d.PaidAt.In(c.s.zone())})
+			TransactionID: d.TransactionID, PaidAt: d.PaidAt.In(wechatpay.Beijing)})
 		if err != nil {
 			continue
 		}
@@ -447,8 +456,6 @@ func (c *conn) onAck(a *apiv1.Ack) {
 		c.log.Warn("ack delivery", "id", a.Re, "err", err)
 	}
 }
-
-func (s *Server) zone() *time.Location { return time.FixedZone("CST", 8*3600) }
 
 // receiptUpload keeps a receipt for the ledger, once per (job, index).
 func (s *Server) receiptUpload(ctx context.Context, dev store.Device, u *apiv1.ReceiptUpload) apiv1.Message {

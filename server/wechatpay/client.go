@@ -7,14 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net/http"
 	"time"
 	"unicode/utf8"
 
 	"github.com/wechatpay-apiv3/wechatpay-go/core"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/auth/signers"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/auth/validators"
-	"github.com/wechatpay-apiv3/wechatpay-go/core/downloader"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/notify"
 	"github.com/wechatpay-apiv3/wechatpay-go/core/option"
 	"github.com/wechatpay-apiv3/wechatpay-go/services/partnerpayments"
@@ -39,9 +37,9 @@ type Client struct {
 	refunds refunddomestic.RefundsApiService
 }
 
-// New builds a client. In certificate mode (PlatformCerts) it downloads the
-// platform certificates once, then downloads them again so that the second
-// answer is verified with what the first one brought. log may be nil.
+// New builds a client. With PlatformCerts it downloads the platform
+// certificates (so it needs WeChat, or the sandbox, to be reachable). log may
+// be nil.
 func New(ctx context.Context, cfg Config, log *slog.Logger) (*Client, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -54,13 +52,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys := &keyring{pubID: cfg.PublicKeyID, pub: cfg.PublicKey, log: log}
+	keys := &keyring{pubID: cfg.PublicKeyID, pub: cfg.PublicKey, log: log, apiv3: string(cfg.APIv3Key)}
 	if cfg.PlatformCerts {
-		dl, err := downloadCertificates(ctx, cfg, hc)
+		keys.dl, err = core.NewClientWithDialSettings(ctx, &core.DialSettings{
+			Signer:     &signers.SHA256WithRSASigner{MchID: cfg.MchID, CertificateSerialNo: cfg.Serial, PrivateKey: cfg.PrivateKey},
+			Validator:  &validators.NullValidator{}, // download checks the answer itself
+			HTTPClient: hc,
+		})
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("wechatpay: merchant %q: %w", cfg.ID, err)
 		}
-		keys.setCerts(dl)
+		if err := keys.refresh(ctx, true); err != nil {
+			return nil, fmt.Errorf("wechatpay: merchant %q: platform certificates: %w", cfg.ID, err)
+		}
 	}
 	sdk, err := core.NewClient(ctx,
 		option.WithMerchantCredential(cfg.MchID, cfg.Serial, cfg.PrivateKey),
@@ -85,42 +89,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Client, error) {
 	}, nil
 }
 
-// downloadCertificates fetches /v3/certificates without a verifier (nothing
-// can verify the first answer), then once more with the certificates it got,
-// which the SDK's downloader then verifies the answer with.
-func downloadCertificates(ctx context.Context, cfg Config, hc *http.Client) (*downloader.CertificateDownloader, error) {
-	sdk, err := core.NewClientWithDialSettings(ctx, &core.DialSettings{
-		Signer:     &signers.SHA256WithRSASigner{MchID: cfg.MchID, CertificateSerialNo: cfg.Serial, PrivateKey: cfg.PrivateKey},
-		Validator:  &validators.NullValidator{},
-		HTTPClient: hc,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("wechatpay: merchant %q: certificates: %w", cfg.ID, err)
-	}
-	dl, err := downloader.NewCertificateDownloaderWithClient(ctx, sdk, string(cfg.APIv3Key))
-	if err != nil {
-		return nil, fmt.Errorf("wechatpay: merchant %q: download platform certificates: %w", cfg.ID, classifyDownload(err))
-	}
-	if err := dl.DownloadCertificates(ctx); err != nil {
-		return nil, fmt.Errorf("wechatpay: merchant %q: verify platform certificates: %w", cfg.ID, classifyDownload(err))
-	}
-	return dl, nil
-}
-
-func classifyDownload(err error) error {
-	var ae *core.APIError
-	if errors.As(err, &ae) {
-		return classify("download certificates", nil, err)
-	}
-	return err
-}
-
 // Config returns the client's configuration.
 func (c *Client) Config() Config { return c.cfg }
 
-// RefreshCertificates downloads the platform certificates again (certificate
-// mode only; a no-op otherwise). The verifier also does this by itself, at
-// most once a minute, when an answer names a serial it does not know.
+// RefreshCertificates downloads the platform certificates again (a no-op
+// without PlatformCerts). The verifier also does this by itself every 12
+// hours, and — at most once a minute — when an answer or notification names
+// a serial it does not know.
 func (c *Client) RefreshCertificates(ctx context.Context) error {
 	return c.keys.refresh(ctx, true)
 }

@@ -12,7 +12,12 @@
 // key (public-key mode), with the platform certificates downloaded from
 // /v3/certificates (certificate mode), or with both while a merchant migrates
 // from certificates to the public key: a [Config] with a public key and
-// PlatformCerts set accepts either.
+// PlatformCerts set accepts either. Platform certificates are downloaded by
+// the client itself (not the SDK's global downloader manager, so no
+// background goroutine): at start, every 12 hours, and when a serial it does
+// not know shows up (certificate rotation). A list is trusted only when its
+// answer verifies with a key already trusted or with a certificate in the
+// list, whose content the APIv3-key AEAD has authenticated.
 //
 // [NotifyHandler] is the http.Handler for the merchant's notify_url. It
 // verifies the signature over the raw body, rejects the WECHATPAY/SIGNTEST/

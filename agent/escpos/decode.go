@@ -406,7 +406,8 @@ func (s *scanner) chooseEncoding(job *Job) *decoder {
 	// for the Chinese readings.
 	var cand [][]byte
 	candBytes, chineseRuns, firstCand := 0, 0, -1
-	high := map[string]int{}
+	var pageHigh [256]int // high bytes under each ESC t page
+	autoHigh, chineseHigh := 0, 0
 	var utf8Runs, mbRunes int
 	allUTF8 := true
 	for _, l := range s.lines {
@@ -429,7 +430,7 @@ func (s *scanner) chooseEncoding(job *Job) *decoder {
 				continue
 			case clsCodePage:
 				if d.force == nil {
-					high[d.encFor(*sg).name] += sg.n
+					pageHigh[sg.page] += sg.n
 					continue
 				}
 			}
@@ -438,6 +439,9 @@ func (s *scanner) chooseEncoding(job *Job) *decoder {
 			}
 			if sg.cls == clsChinese {
 				chineseRuns++
+				chineseHigh += sg.n
+			} else {
+				autoHigh += sg.n
 			}
 			if utf8.Valid(run) {
 				mbRunes += utf8.RuneCount(run) - asciiCount(run)
@@ -488,15 +492,21 @@ func (s *scanner) chooseEncoding(job *Job) *decoder {
 		}
 	}
 	if d.force == nil {
-		for _, l := range s.lines {
-			if l.kind != LineText {
-				continue
-			}
-			for _, sg := range s.segs[l.a:l.b] {
-				if sg.high && sg.cls != clsCodePage && sg.cls != clsUTF8 {
-					high[d.encFor(sg).name] += sg.n
+		high := map[string]int{}
+		for page, n := range pageHigh {
+			if n > 0 {
+				name := encCP437.name // unsupported pages decode as CP437
+				if e, ok := codePages[page]; ok {
+					name = e.name
 				}
+				high[name] += n
 			}
+		}
+		if autoHigh > 0 {
+			high[d.auto.name] += autoHigh
+		}
+		if chineseHigh > 0 {
+			high[d.chinese.name] += chineseHigh
 		}
 		if utf8Runs > 0 {
 			high["utf-8"] += utf8Runs

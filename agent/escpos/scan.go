@@ -129,7 +129,7 @@ func newScanner(data []byte, opt Options) *scanner {
 	s := &scanner{data: data, opt: opt, st: initState(), lineOff: -1, firstPage: -1}
 	s.lineW, s.lineH = 1, 1
 	// Size the line and run tables once: about one line per LF.
-	nl := min(bytes.Count(data, []byte{'\n'}), len(data)/8) + 16
+	nl := min(bytes.Count(data, []byte{'\n'}), len(data)/4) + 16
 	s.lines = make([]rawLine, 0, nl)
 	s.segs = make([]seg, 0, nl+nl/4)
 	s.rcpts = make([]rcpt, 0, 2)

@@ -11,6 +11,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"printpay.dev/printpay/server/config"
+	"printpay.dev/printpay/server/wechatpay"
 )
 
 // sandboxOut is a goroutine-safe buffer for the command's output.
@@ -71,6 +74,35 @@ func TestSandboxCommand(t *testing.T) {
 	toml, _ := os.ReadFile(filepath.Join(dir, "merchant.toml"))
 	if !strings.Contains(string(toml), `sandbox = "`+strings.TrimPrefix(url, "http://")+`"`) || !strings.Contains(string(toml), `mode = "partner"`) {
 		t.Errorf("merchant.toml:\n%s", toml)
+	}
+	// The written merchant.toml is a server config: it loads, and its keys
+	// order through the official SDK against this sandbox.
+	cfg, err := config.Load(filepath.Join(dir, "merchant.toml"))
+	if err != nil || len(cfg.Merchants) != 1 || cfg.Sandbox != strings.TrimPrefix(url, "http://") {
+		t.Fatalf("load merchant.toml: %+v, %v", cfg, err)
+	}
+	m := cfg.Merchants[0]
+	keys, err := m.Keys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	priv, err := wechatpay.ParsePrivateKey(keys.PrivateKeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := wechatpay.ParsePublicKey(keys.PublicKeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := wechatpay.New(ctx, wechatpay.Config{ID: m.ID, Mode: wechatpay.Mode(m.Mode), AppID: m.AppID, MchID: m.MchID,
+		SubMchID: m.SubMchID, SubAppID: m.SubAppID, Serial: m.Serial, PrivateKey: priv, APIv3Key: keys.APIv3Key,
+		PublicKey: pub, PublicKeyID: m.PublicKeyID, PlatformCerts: m.PlatformCerts,
+		NotifyURL: "http://127.0.0.1:9/notify", Sandbox: cfg.Sandbox}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, err := client.CreateNative(ctx, wechatpay.Order{OutTradeNo: "CmdOrder01", Description: "Sandbox shop", AmountFen: 1}); err != nil || code == "" {
+		t.Fatalf("order with the written credentials: %q, %v", code, err)
 	}
 	// The pay hook answers without a body or headers.
 	resp, err := http.Post(url+"/sandbox/pay/NoSuchOrder1", "", nil)

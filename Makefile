@@ -13,7 +13,7 @@ GO       ?= go
 FUZZTIME ?= 30s
 TESTLOG  ?= $(CURDIR)/.test.log
 
-.PHONY: all build run test deps unit accuracy fuzz fuzz-short bench lint dist clean
+.PHONY: all build run test deps unit accuracy fuzz fuzz-short bench lint dist clean test-usb
 
 all: build
 
@@ -26,7 +26,13 @@ run:
 deps:
 	@bash .ci/deps
 
-test: deps lint unit accuracy fuzz-short
+test: deps lint unit accuracy fuzz-short test-usb
+
+# The USB drivers (gousb and usblp) against a real printer gadget in a QEMU
+# guest, and the cgo build they need.
+test-usb:
+	$(GO) build -tags usb ./...
+	$(MAKE) -C drivers/usb/qemutest
 
 # Unit, integration and end-to-end tests. Tests that need a missing tool or
 # service skip, except under PRINTPAY_REQUIRE_TOOLS=1 / _SERVICES=1 (CI).

@@ -160,6 +160,10 @@ type Config struct {
 	Cut        []byte        // the profile's cut, for paid slips; default GS V 66 0
 	Buzzer     []byte        // the profile's buzzer command, for paid_notice = "beep"
 	LateWait   time.Duration // how long an answer after the budget is still awaited; default 30s
+	// Cache is the printer's status cache: status queries of the POS that
+	// are forwarded to the printer are announced to it, so it can read the
+	// printer's one-byte answers. nil = none.
+	Cache      *drivers.StatusCache
 	RetryMin   time.Duration // printer retry backoff; default 500ms
 	RetryMax   time.Duration // default 30s
 }
@@ -415,6 +419,11 @@ func (w *Worker) printJob(ctx context.Context, job Job) (Result, bool, error) {
 			case holdable(tok):
 				if s.hold < 0 {
 					s.hold = off
+				}
+				if tok.Op == escpos.OpStatusQuery && w.cfg.Cache != nil {
+					if q := drivers.QueryOf(s.buf[off : off+n]); q != drivers.QueryNone {
+						w.cfg.Cache.Expect(q)
+					}
 				}
 			default:
 				s.hold, s.content = -1, true

@@ -94,10 +94,14 @@ func (s *Sandbox) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		status int
 		out    any
 	)
-	if fault != nil && fault.Status != 0 {
+	switch {
+	case fault != nil && fault.Status != 0 && fault.Body != "":
+		status, out = fault.Status, rawBody(fault.Body)
+		log.Info("sandbox injected fault", "status", fault.Status, "body_bytes", len(fault.Body))
+	case fault != nil && fault.Status != 0:
 		status, out = fault.Status, errAnswer(fault.Status, fault.Code, fault.Message)
 		log.Info("sandbox injected fault", "status", fault.Status, "code", fault.Code)
-	} else {
+	default:
 		status, out = s.route(m, r, path, body)
 	}
 	if ae, ok := out.(*apiError); ok {
@@ -108,10 +112,15 @@ func (s *Sandbox) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.reply(w, reqID, reqSerial, status, out, fault)
 }
 
+// rawBody is an answer body sent as is (injected garbage).
+type rawBody []byte
+
 // reply writes a signed answer; out is nil for 204.
 func (s *Sandbox) reply(w http.ResponseWriter, reqID, reqSerial string, status int, out any, fault *Fault) {
 	var body []byte
-	if out != nil && status != http.StatusNoContent {
+	if raw, ok := out.(rawBody); ok {
+		body = raw
+	} else if out != nil && status != http.StatusNoContent {
 		var err error
 		if body, err = json.Marshal(out); err != nil {
 			status, body = http.StatusInternalServerError, []byte(`{"code":"SYSTEM_ERROR","message":"系统错误"}`)

@@ -25,6 +25,7 @@ type Fault struct {
 	Status  int    // answer this status with Code and Message; 0 = the real answer
 	Code    string
 	Message string
+	Body    string        // with Status: this raw body instead of the JSON error (garbage, HTML)
 	Sign    Signing       // how the answer is signed
 	Skew    time.Duration // added to the answer's Wechatpay-Timestamp (signed over)
 }

@@ -163,9 +163,9 @@ type Config struct {
 	// Cache is the printer's status cache: status queries of the POS that
 	// are forwarded to the printer are announced to it, so it can read the
 	// printer's one-byte answers. nil = none.
-	Cache      *drivers.StatusCache
-	RetryMin   time.Duration // printer retry backoff; default 500ms
-	RetryMax   time.Duration // default 30s
+	Cache    *drivers.StatusCache
+	RetryMin time.Duration // printer retry backoff; default 500ms
+	RetryMax time.Duration // default 30s
 }
 
 func (c Config) withDefaults() Config {

@@ -482,6 +482,13 @@ func (c *Client) QueryRefund(ctx context.Context, outRefundNo string) (Refund, e
 	return out, err
 }
 
+// businessAnswer reports the answers that are part of normal order life
+// (the caller branches on them), not faults.
+func businessAnswer(err error) bool {
+	return errors.Is(err, ErrOrderPaid) || errors.Is(err, ErrOrderClosed) ||
+		errors.Is(err, ErrOrderNotExist) || errors.Is(err, ErrOutTradeNoUsed)
+}
+
 // retry runs call, retrying with backoff while the outcome is retryable.
 // Every call the client makes is idempotent (identical order parameters,
 // GETs, close, out_refund_no), so a retry cannot create a second effect.
@@ -507,7 +514,11 @@ func (c *Client) retry(ctx context.Context, op string, call func() (*core.APIRes
 			return fmt.Errorf("wechatpay: %s: %w", op, ctx.Err())
 		}
 		if !Retryable(err) || attempt >= retries {
-			c.log.Warn("wechatpay call failed", "op", op, "attempt", attempt+1, "err", err)
+			level := slog.LevelWarn
+			if businessAnswer(err) {
+				level = slog.LevelInfo
+			}
+			c.log.Log(ctx, level, "wechatpay call failed", "op", op, "attempt", attempt+1, "err", err)
 			return err
 		}
 		d := backoff<<attempt + time.Duration(rand.Int64N(int64(backoff)/2+1))

@@ -77,6 +77,7 @@ func (s *Set) Decide(lines []string) Decision {
 		for k := range a.lines[i].pairs {
 			p := &a.lines[i].pairs[k]
 			p.role, p.tier = c.roleOf(p.label)
+			p.mask = runeMask(p.label)
 		}
 	}
 
@@ -198,7 +199,7 @@ func splitScript(k string) (string, string, bool) {
 func (a *analysis) labelsOnNextLine() {
 	for i := 0; i+1 < len(a.lines); i++ {
 		ln := &a.lines[i]
-		if len(ln.pairs) != 0 || ln.tail == "" {
+		if len(ln.pairs) != 0 || ln.runes > 24 || blank(ln.tail) {
 			continue
 		}
 		k := compactLabel(ln.text)
@@ -206,7 +207,7 @@ func (a *analysis) labelsOnNextLine() {
 			continue
 		}
 		next := &a.lines[i+1]
-		if len(next.pairs) == 1 && next.pairs[0].label == "" && next.tail == "" && next.pairs[0].val.cls == clsMoney {
+		if len(next.pairs) == 1 && next.pairs[0].label == "" && blank(next.tail) && next.pairs[0].val.cls == clsMoney {
 			next.pairs[0].label = k
 			next.pairs[0].raw = ln.text
 		}
@@ -248,7 +249,7 @@ func (a *analysis) signals() (string, bool) {
 	// further away: a receipt saying both "PAID" and "待支付" is a conflict.
 	keepAt := make([]bool, len(a.lines)+1)
 	for i := range a.lines {
-		keepAt[i] = containsAny(a.lines[i].compact, c.keep) != ""
+		keepAt[i] = c.keep.find(a.lines[i].compact, a.lines[i].mask) != ""
 	}
 	kept := func(i int) bool { return keepAt[i] || keepAt[i+1] }
 	hasChange := false
@@ -267,7 +268,7 @@ func (a *analysis) signals() (string, bool) {
 				continue
 			}
 			for _, r := range c.received {
-				if strings.HasPrefix(p.label, r) && (hasChange || containsAny(ln.compact, c.payTypes) != "") {
+				if strings.HasPrefix(p.label, r) && (hasChange || c.payTypes.find(ln.compact, ln.mask) != "") {
 					tendered = "paid: tender line " + quote(ln.text)
 				}
 			}
@@ -277,7 +278,7 @@ func (a *analysis) signals() (string, bool) {
 		}
 		if !kept(i) {
 			for _, m := range c.methods {
-				if strings.HasPrefix(ln.compact, m) && containsAny(ln.compact[len(m):], c.payTypes) != "" {
+				if strings.HasPrefix(ln.compact, m) && c.payTypes.find(ln.compact[len(m):], ln.mask) != "" {
 					tendered = "already paid: " + quote(ln.text)
 					break
 				}
@@ -293,13 +294,13 @@ func (a *analysis) signals() (string, bool) {
 			hit := sg.exact[ln.compact]
 			if !hit && ln.money == 0 && ln.runes <= sg.maxTitle+6 {
 				for k, t := range sg.titles {
-					if ln.runes <= sg.titleRunes[k]+6 && strings.Contains(ln.compact, t) {
+					if ln.runes <= sg.titleRunes[k]+6 && sg.titleMasks[k]&^ln.mask == 0 && strings.Contains(ln.compact, t) {
 						hit = true
 						break
 					}
 				}
 			}
-			if !hit && containsAny(ln.compact, sg.Contains) != "" {
+			if !hit && sg.contains.find(ln.compact, ln.mask) != "" {
 				hit = true
 			}
 			if !hit && len(sg.Labels)+len(sg.LabelSuffixes) > 0 {
@@ -316,13 +317,13 @@ func (a *analysis) signals() (string, bool) {
 					if p.role == roleInfo {
 						continue
 					}
-					if containsAny(p.label, sg.Labels) != "" {
+					if sg.labels.find(p.label, p.mask) != "" {
 						hit = true
 						break
 					}
 				}
 			}
-			if hit && containsAny(ln.compact, sg.Except) == "" {
+			if hit && sg.except.find(ln.compact, ln.mask) == "" {
 				return sg.Reason + ": " + quote(ln.text), true
 			}
 		}
@@ -400,9 +401,12 @@ func (a *analysis) foreignCurrencies() []string {
 				note(code)
 			}
 		}
-		for _, m := range c.foreignSymbols {
-			if strings.Contains(ln.text, m) {
-				note(c.markers[m])
+		if w := c.foreignSymbols; len(w.words) > 0 {
+			tm := runeMask(ln.text)
+			for k, m := range w.words {
+				if w.masks[k]&^tm == 0 && strings.Contains(ln.text, m) {
+					note(c.markers[m])
+				}
 			}
 		}
 		// Currency codes standing alone: "TOTAL EUR 8.20".
@@ -701,8 +705,9 @@ func (c *compiled) paymentLabel(k string) bool {
 			return true
 		}
 	}
+	km := runeMask(k)
 	for _, sg := range c.signals {
-		if (containsAny(k, sg.Labels) != "" || hasSuffixAny(k, sg.LabelSuffixes)) && containsAny(k, sg.Except) == "" {
+		if (sg.labels.find(k, km) != "" || hasSuffixAny(k, sg.LabelSuffixes)) && sg.except.find(k, km) == "" {
 			return true
 		}
 	}
@@ -727,10 +732,8 @@ func lineName(ln *line) string {
 		return ""
 	}
 	// Drop a leading barcode or item number.
-	if f := strings.Fields(t); len(f) > 1 {
-		if _, err := fmt.Sscan(f[0], new(uint64)); err == nil {
-			t = strings.Join(f[1:], " ")
-		}
+	if f := strings.Fields(t); len(f) > 1 && strings.Trim(f[0], "0123456789") == "" {
+		t = strings.Join(f[1:], " ")
 	}
 	return t
 }

@@ -362,20 +362,22 @@ type compiled struct {
 	ordExcept []string
 	received  []string
 	change    map[string]bool
-	payTypes  []string
+	payTypes  wordList
 	methods   []string
-	keep      []string
+	keep      wordList
 	signals   []compiledSignal
 	// foreignSymbols are the non-letter markers of other currencies ($, HK$, €).
-	foreignSymbols []string
+	foreignSymbols wordList
 }
 
 type compiledSignal struct {
 	Signal
-	titles     []string // compacted
-	titleRunes []int
-	maxTitle   int
-	exact      map[string]bool
+	labels, contains, except wordList
+	titles                   []string // compacted
+	titleRunes               []int
+	titleMasks               []uint64
+	maxTitle                 int
+	exact                    map[string]bool
 }
 
 func key(l string) string { return compactLabel(normalize(l)) }
@@ -420,9 +422,9 @@ func (s *Set) compile() *compiled {
 		ordExcept: keys(s.OrderSuffixExcept),
 		received:  keys(s.Tender.Received),
 		change:    set(s.Tender.Change),
-		payTypes:  keys(s.Tender.PaymentTypes),
+		payTypes:  newWordList(keys(s.Tender.PaymentTypes)),
 		methods:   keys(s.Tender.MethodLabels),
-		keep:      keys(s.KeepPayable),
+		keep:      newWordList(keys(s.KeepPayable)),
 	}
 	if c.home == "" {
 		c.home = "CNY"
@@ -430,12 +432,14 @@ func (s *Set) compile() *compiled {
 	for k, v := range s.Currency.Markers {
 		c.markers[strings.ToUpper(normalize(k))] = strings.ToUpper(v)
 	}
+	var symbols []string
 	for m, code := range c.markers {
 		if code != c.home && strings.IndexFunc(m, func(r rune) bool { return r >= 'A' && r <= 'Z' }) < 0 {
-			c.foreignSymbols = append(c.foreignSymbols, m)
+			symbols = append(symbols, m)
 		}
 	}
-	sort.Strings(c.foreignSymbols)
+	sort.Strings(symbols)
+	c.foreignSymbols = newWordList(symbols)
 	add := func(list []string, r role) {
 		for _, k := range keys(list) {
 			if _, dup := c.roles[k]; !dup {
@@ -462,13 +466,50 @@ func (s *Set) compile() *compiled {
 		for _, t := range cs.titles {
 			n := utf8.RuneCountInString(t)
 			cs.titleRunes = append(cs.titleRunes, n)
+			cs.titleMasks = append(cs.titleMasks, runeMask(t))
 			cs.maxTitle = max(cs.maxTitle, n)
 		}
 		cs.Labels = keys(sg.Labels)
 		cs.LabelSuffixes = keys(sg.LabelSuffixes)
 		cs.Contains = keys(sg.Contains)
 		cs.Except = keys(sg.Except)
+		cs.labels, cs.contains, cs.except = newWordList(cs.Labels), newWordList(cs.Contains), newWordList(cs.Except)
 		c.signals = append(c.signals, cs)
 	}
 	return c
+}
+
+// wordList finds words in text, skipping words whose runes the text lacks
+// (by a 64-bit rune mask) before any substring search.
+type wordList struct {
+	words []string
+	masks []uint64
+}
+
+func newWordList(words []string) wordList {
+	w := wordList{words: words, masks: make([]uint64, len(words))}
+	for i, x := range words {
+		w.masks[i] = runeMask(x)
+	}
+	return w
+}
+
+// find returns the first word contained in s ("" when none); sm is
+// runeMask(s) or a superset of it.
+func (w wordList) find(s string, sm uint64) string {
+	for i, word := range w.words {
+		if w.masks[i]&^sm == 0 && strings.Contains(s, word) {
+			return word
+		}
+	}
+	return ""
+}
+
+func runeMask(s string) uint64 {
+	var m uint64
+	for i := 0; i < len(s); i++ {
+		// Every byte, so that multi-byte runes spread over several bits.
+		m |= 1 << ((uint(s[i]) * 0x9E37) >> 5 & 63)
+	}
+	return m
 }

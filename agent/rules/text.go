@@ -47,6 +47,7 @@ type pair struct {
 	val   value
 	role  role // set by Decide once labels are final
 	tier  int
+	mask  uint64 // runeMask(label), set with role
 }
 
 // line is one printed line, read.
@@ -54,10 +55,11 @@ type line struct {
 	text    string // normalised text
 	compact string // lower-case letters, digits and CJK only
 	pairs   []pair
-	tail    string // compact text after the last value (or the whole line when it has none)
+	tail    string // the text after the last value (the whole line when it has none)
 	markers []string
-	money   int // how many money values
-	runes   int // runes in compact
+	money   int    // how many money values
+	runes   int    // runes in compact
+	mask    uint64 // runeMask(compact)
 }
 
 // Bounds that keep Decide linear and small on hostile input.
@@ -78,14 +80,15 @@ func normalize(s string) string {
 		}
 		s = s[:cut]
 	}
-	ascii := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 0x80 || (c < 0x20 && c != '\t') || c == 0x7f {
-			ascii = false
+	clean := true
+	for _, r := range s {
+		if r < 0x20 && r != '\t' || r == 0x7f || r >= 0xFF01 && r <= 0xFF5E || r == 0x3000 || r == 0xFFE5 ||
+			r == 0x2212 || r == 0xFE63 || r == 0x2013 || r == utf8.RuneError {
+			clean = false
 			break
 		}
 	}
-	if ascii {
+	if clean {
 		return s
 	}
 	var b strings.Builder
@@ -290,7 +293,7 @@ func classify(w string) (value, bool) {
 		s = strings.TrimSuffix(s, "元")
 		v.marker = "元"
 	}
-	for k := 0; k < 3 && s != ""; k++ {
+	for k := 0; k < 3 && s != "" && !isDigit(s[0]); k++ {
 		switch {
 		case s[0] == '-' || s[0] == '+':
 			neg = neg || s[0] == '-'
@@ -315,7 +318,7 @@ func classify(w string) (value, bool) {
 		}
 	}
 	for _, m := range markerSuffixes {
-		if m == "元" {
+		if m == "元" || s == "" || isDigit(s[len(s)-1]) {
 			continue
 		}
 		if hasSuffixFold(s, m) && len(s) > len(m) && isDigit(s[len(s)-len(m)-1]) {
@@ -407,37 +410,60 @@ func compactLabel(s string) string {
 		b.WriteRune(r)
 	}
 	k := b.String()
-	for _, suf := range []string{"(元)", "[元]", "(rmb)", "(¥)", "(cny)", "(￥)"} {
-		k = strings.ReplaceAll(k, suf, "")
+	if strings.ContainsAny(k, "([") {
+		for _, suf := range []string{"(元)", "[元]", "(rmb)", "(¥)", "(cny)", "(￥)"} {
+			k = strings.ReplaceAll(k, suf, "")
+		}
 	}
 	return strings.TrimFunc(k, isDecor)
 }
 
+// blank: nothing but decoration and currency symbols.
+func blank(s string) bool {
+	for _, r := range s {
+		if !isDecor(r) && r != '$' && r != '%' && r != '€' && r != '¥' {
+			return false
+		}
+	}
+	return true
+}
+
 // compactText keeps lower-case letters, digits and CJK characters only.
 func compactText(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		if isDecor(r) || r == '$' || r == '€' || r == '¥' || r == '%' {
+	buf := make([]byte, 0, len(s))
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < 0x80 {
+			i++
+			if decorASCII[c] || c == '$' || c == '%' {
+				continue
+			}
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			buf = append(buf, c)
 			continue
 		}
-		if r < 0x80 {
-			r = unicode.ToLower(r)
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if !isDecor(r) && r != '€' && r != '¥' {
+			buf = append(buf, s[i:i+n]...)
 		}
-		b.WriteRune(r)
+		i += n
 	}
-	return b.String()
+	return string(buf)
 }
 
 // readLine splits a normalised line into pairs. budget is the number of values
 // still allowed; readLine returns how many it used.
 func readLine(text string, budget int) (line, int) {
-	ln := line{text: text}
-	var label strings.Builder
+	ln := line{text: text, pairs: make([]pair, 0, 4)}
+	// The label of a value is the text from the end of the previous value
+	// (labelStart) to the start of this one.
+	labelStart := 0
 	used := 0
 	i := 0
-	flush := func(v value) {
-		gap := label.String()
+	flush := func(v value, wordStart int) {
+		gap := text[labelStart:wordStart]
 		raw := strings.TrimSpace(gap)
 		// A marker at the end of the label belongs to the value: "TOTAL EUR 8.20", "¥ 68.00".
 		if v.marker == "" && endsLikeMarker(raw) {
@@ -463,12 +489,10 @@ func readLine(text string, budget int) (line, int) {
 			ln.money++
 		}
 		ln.pairs = append(ln.pairs, pair{gap: gap, raw: raw, label: compactLabel(raw), val: v})
-		label.Reset()
 	}
 	for i < len(text) {
 		r, size := utf8.DecodeRuneInString(text[i:])
 		if !isWordRune(r) {
-			label.WriteString(text[i : i+size])
 			i += size
 			continue
 		}
@@ -489,18 +513,15 @@ func readLine(text string, budget int) (line, int) {
 		word := text[i:j]
 		// "No.123", "TR#011534": the letters are a label.
 		if k := splitLetterPrefix(word); k > 0 {
-			label.WriteString(word[:k])
 			word = word[k:]
 			i += k
 		}
-		if strings.IndexFunc(word, func(r rune) bool { return r >= '0' && r <= '9' }) < 0 || used >= budget {
-			label.WriteString(word)
+		if strings.IndexAny(word, "0123456789") < 0 || used >= budget {
 			i = j
 			continue
 		}
 		v, ok := classify(word)
 		if !ok {
-			label.WriteString(word)
 			i = j
 			continue
 		}
@@ -531,11 +552,12 @@ func readLine(text string, budget int) (line, int) {
 				j += n3 // the unit belongs to the count, not to the next label
 			}
 		}
-		flush(v)
+		flush(v, i)
 		used++
 		i = j
+		labelStart = j
 	}
-	ln.tail = compactText(label.String())
+	ln.tail = text[labelStart:]
 	// Inherit: a money value with an empty label after a count, percentage or
 	// integer on the same line takes that value's label ("合计 2 68.00",
 	// "服务费(10%): 20.30", "合计: 4件 ¥25.80").
@@ -551,6 +573,7 @@ func readLine(text string, budget int) (line, int) {
 	}
 	ln.compact = compactText(text)
 	ln.runes = utf8.RuneCountInString(ln.compact)
+	ln.mask = runeMask(ln.compact)
 	return ln, used
 }
 

@@ -295,6 +295,7 @@ type order struct {
 	notifyURL string
 	total     int64
 	expire    time.Time
+	expireRaw string // time_expire as sent
 	canonical string
 	codeURL   string
 	created   time.Time
@@ -326,7 +327,8 @@ func (s *Sandbox) createOrder(m *merchant, body []byte, partner bool) (int, any)
 	}
 	now := s.now()
 	var expire time.Time
-	if te := f.str("/time_expire", false, 64); te != "" && f.err == nil {
+	te := f.str("/time_expire", false, 64)
+	if te != "" && f.err == nil {
 		t, err := time.Parse(time.RFC3339, te)
 		switch {
 		case err != nil:
@@ -396,7 +398,7 @@ func (s *Sandbox) createOrder(m *merchant, body []byte, partner bool) (int, any)
 	}
 	o := &order{
 		key: key, partner: partner, appid: appid, subAppID: subApp, desc: desc, attach: attach,
-		notifyURL: notifyURL, total: total, expire: expire, canonical: string(canon),
+		notifyURL: notifyURL, total: total, expire: expire, expireRaw: te, canonical: string(canon),
 		codeURL: "weixin://wxpay/bizpayurl?pr=" + randAlnum(9), created: now, state: "NOTPAY",
 	}
 	s.orders[key] = o

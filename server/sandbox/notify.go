@@ -265,6 +265,9 @@ func (s *Sandbox) serveHooks(w http.ResponseWriter, r *http.Request) {
 			t := o.transaction()
 			t["code_url"] = o.codeURL
 			t["notify_url"] = o.notifyURL
+			if o.expireRaw != "" {
+				t["time_expire"] = o.expireRaw
+			}
 			list = append(list, t)
 		}
 		s.mu.Unlock()

@@ -139,4 +139,8 @@ func TestTimeExpireBeijing(t *testing.T) {
 	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil || len(list) != 1 {
 		t.Fatalf("orders: %v %v", list, err)
 	}
+	want := exp.In(wechatpay.Beijing).Truncate(time.Second).Format("2006-01-02T15:04:05+08:00")
+	if got := list[0]["time_expire"]; got != want {
+		t.Fatalf("time_expire sent as %v, want %s", got, want)
+	}
 }

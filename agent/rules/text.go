@@ -330,6 +330,11 @@ func classify(w string) (value, bool) {
 	if s == "" || strings.IndexFunc(s, func(r rune) bool { return r >= '0' && r <= '9' }) < 0 {
 		return v, false
 	}
+	// "5.00-": a trailing minus, as some tills print discounts.
+	if len(s) > 1 && s[len(s)-1] == '-' && isDigit(s[len(s)-2]) && !neg {
+		neg = true
+		s = s[:len(s)-1]
+	}
 	if v.hash {
 		v.cls = clsCode
 		return v, true

@@ -11,7 +11,7 @@ import (
 // and the decoder scan in time roughly linear in their size. The budget
 // is generous: it catches quadratic behaviour, not slow machines.
 func TestAdversarialLinear(t *testing.T) {
-	const size = 1 << 20
+	const size = 1 << 18
 	rng := rand.New(rand.NewPCG(7, 7))
 	random := make([]byte, size)
 	for i := range random {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"unsafe"
 )
 
 // Scan reads a whole job: one pass of Split over the bytes tracks the
@@ -157,9 +158,22 @@ func (s *scanner) run() {
 	data := s.data
 	off := 0
 	for off < len(data) {
-		n, t := Split(data[off:], true)
-		if n <= 0 { // cannot happen with atEOF; never loop forever
-			n, t = 1, Token{Len: 1, Kind: KindCtrl}
+		var t Token
+		if c := data[off]; c >= 0x20 {
+			// Text, the most common token: no call into Split.
+			n := textEnd(data[off:])
+			t = Token{Len: n, Kind: KindText}
+			if isBlank(data[off : off+n]) {
+				t.Op = OpBlank
+			}
+		} else if c != esc && c != gs && c != fs && c != dle {
+			t = Token{Len: 1, Kind: KindCtrl, Op: ctrlOp(c)}
+		} else {
+			n, tok := Split(data[off:], true)
+			if n <= 0 { // cannot happen with atEOF; never loop forever
+				tok = Token{Len: 1, Kind: KindCtrl}
+			}
+			t = tok
 		}
 		t.Off = off
 		if t.Trunc {
@@ -645,7 +659,9 @@ func (s *scanner) finish() *Job {
 		}
 		ends[i] = len(buf)
 	}
-	all := string(buf)
+	// buf is never written again: the string shares its bytes, as
+	// strings.Builder does.
+	all := unsafe.String(unsafe.SliceData(buf), len(buf))
 	start := 0
 	for i, l := range s.lines {
 		lines[i] = Line{Offset: l.off, Align: l.align, Bold: l.bold, Width: int(l.w), Height: int(l.h), Kind: l.kind}

@@ -150,11 +150,7 @@ func Split(b []byte, atEOF bool) (n int, t Token) {
 	c := b[0]
 	if c >= 0x20 {
 		i := textEnd(b)
-		j := 0
-		for j < i && b[j] == ' ' {
-			j++
-		}
-		if j == i {
+		if isBlank(b[:i]) {
 			return i, Token{Len: i, Kind: KindText, Op: OpBlank}
 		}
 		return i, Token{Len: i, Kind: KindText}
@@ -207,6 +203,16 @@ func textEnd(b []byte) int {
 		i++
 	}
 	return i
+}
+
+// isBlank reports whether a text run is spaces only.
+func isBlank(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' {
+			return false
+		}
+	}
+	return true
 }
 
 func ctrlOp(c byte) Op {

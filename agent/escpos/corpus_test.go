@@ -72,6 +72,9 @@ func Dump(j *Job) string {
 		if r.SpliceReason != "" {
 			fmt.Fprintf(&b, " (%s)", r.SpliceReason)
 		}
+		if r.Drawer {
+			b.WriteString(" drawer")
+		}
 		s := r.State
 		fmt.Fprintf(&b, "\n  state: align=%s size=%dx%d mode=%d bold=%v underline=%d reverse=%v codepage=%d chinese=%v utf8=%v midline=%v\n",
 			s.Align, s.Width, s.Height, s.Mode, s.Bold, s.Underline, s.Reverse, s.CodePage, s.Chinese, s.UTF8, s.MidLine)

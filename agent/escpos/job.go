@@ -50,6 +50,10 @@ type Receipt struct {
 	State State
 
 	Lines []Line
+
+	// Drawer is true when the receipt opens the cash drawer (ESC p,
+	// DLE DC4 fn 1), before or after its cut.
+	Drawer bool
 }
 
 // Line is one printed line.

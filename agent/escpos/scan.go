@@ -59,6 +59,7 @@ type rcpt struct {
 	state        State
 	lineA, lineB int
 	prints       bool
+	drawer       bool
 }
 
 // spot is a candidate splice point and the state in force there. The
@@ -108,6 +109,7 @@ type scanner struct {
 	rStart  int
 	rLine   int
 	rPrints bool
+	rDrawer bool
 	cut     spot // after the last non-tail token
 	end     spot // after the last token that is neither tail nor trailer
 
@@ -460,6 +462,9 @@ func (s *scanner) command(t Token) {
 	}
 	switch t.Op {
 	case OpInit:
+		if s.lineInk {
+			s.warnf(t.Off, "ESC @ discards %d bytes of unprinted text", t.Off-s.lineOff)
+		}
 		s.dropLine()
 		chinese := s.st.Chinese
 		s.st = initState()
@@ -540,6 +545,8 @@ func (s *scanner) command(t Token) {
 		if s.printsImage(t) {
 			s.object(t, LineImage, 0, 0)
 		}
+	case OpDrawer:
+		s.rDrawer = true
 	case OpNVImage:
 		s.raster++
 		s.object(t, LineImage, 0, 0)
@@ -601,6 +608,7 @@ func (s *scanner) newReceipt(off int) {
 	s.rStart = off
 	s.rLine = len(s.lines)
 	s.rPrints = false
+	s.rDrawer = false
 	s.cut.mark(off, s.pageMode, s.lineAny)
 	s.end.mark(off, s.pageMode, s.lineAny)
 }
@@ -618,9 +626,10 @@ func (s *scanner) closeReceipt(end, cut int, at spot) {
 		r := &s.rcpts[len(s.rcpts)-1]
 		r.end = end
 		r.lineB = len(s.lines)
+		r.drawer = r.drawer || s.rDrawer
 		return
 	}
-	r := rcpt{start: s.rStart, end: end, cut: cut, lineA: s.rLine, lineB: len(s.lines), prints: s.rPrints}
+	r := rcpt{start: s.rStart, end: end, cut: cut, lineA: s.rLine, lineB: len(s.lines), prints: s.rPrints, drawer: s.rDrawer}
 	r.splice, r.state = at.off, s.stateAt(at)
 	switch {
 	case at.pageMode:
@@ -677,7 +686,7 @@ func (s *scanner) finish() *Job {
 		rec := Receipt{
 			Index: i, Start: r.start, End: r.end, CutOffset: r.cut,
 			SpliceOffset: r.splice, SpliceReason: r.reason, State: r.state,
-			Lines: lines[r.lineA:r.lineB:r.lineB],
+			Lines: lines[r.lineA:r.lineB:r.lineB], Drawer: r.drawer,
 		}
 		if rec.SpliceOffset >= 0 {
 			switch {

@@ -117,17 +117,24 @@ func (s *Sandbox) authenticate(r *http.Request, body []byte) (*merchant, error) 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for n, t := range s.nonces {
-		if now.Sub(t) > nonceWindow {
-			delete(s.nonces, n)
-		}
+	// Forget nonces older than the window, oldest first (they were
+	// recorded in order), so each request costs O(1) amortised.
+	for len(s.nonceOrder) > 0 && now.Sub(s.nonceOrder[0].at) > nonceWindow {
+		delete(s.nonces, s.nonceOrder[0].key)
+		s.nonceOrder = s.nonceOrder[1:]
 	}
 	key := m.mchid + "/" + a.nonce
 	if _, used := s.nonces[key]; used {
 		return nil, fmt.Errorf("nonce_str %q reused", a.nonce)
 	}
 	s.nonces[key] = now
+	s.nonceOrder = append(s.nonceOrder, nonceSeen{key, now})
 	return m, nil
+}
+
+type nonceSeen struct {
+	key string
+	at  time.Time
 }
 
 // signer picks the WeChat key: its serial (PUB_KEY_ID_ or certificate

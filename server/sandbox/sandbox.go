@@ -107,6 +107,7 @@ type Sandbox struct {
 	byTxn      map[string]*order
 	refunds    map[string]*refund // by mchid/sub_mchid/out_refund_no
 	nonces     map[string]time.Time
+	nonceOrder []nonceSeen // the same nonces in the order seen
 	faults     []*Fault
 	plans      []NotifyPlan
 	deliveries []Delivery

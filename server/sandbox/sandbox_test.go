@@ -588,3 +588,25 @@ func TestScaledRetrySchedule(t *testing.T) {
 		t.Fatalf("real schedule totals %s, want 24h4m", total)
 	}
 }
+
+// TestNonceWindow: a nonce is refused again within 10 minutes and
+// forgotten after.
+func TestNonceWindow(t *testing.T) {
+	var now atomic.Int64
+	now.Store(time.Now().UnixNano())
+	f := newFixture(t, Config{Mode: ModePublicKey, Now: func() time.Time { return time.Unix(0, now.Load()) }}, Merchant{})
+	uri := "/v3/pay/transactions/out-trade-no/Nonce00001?mchid=" + f.creds.MchID
+	nonce := randAlnum(32)
+	at := func() int64 { return time.Unix(0, now.Load()).Unix() }
+	if a := f.do(t, call{method: "GET", uri: uri, nonce: nonce, ts: at()}); a.status != 404 {
+		t.Fatalf("first: %d %s", a.status, a.code)
+	}
+	now.Add(int64(9 * time.Minute))
+	if a := f.do(t, call{method: "GET", uri: uri, nonce: nonce, ts: at()}); a.status != 401 {
+		t.Fatalf("reused after 9m: %d", a.status)
+	}
+	now.Add(int64(2 * time.Minute))
+	if a := f.do(t, call{method: "GET", uri: uri, nonce: nonce, ts: at()}); a.status != 404 {
+		t.Fatalf("reused after 11m: %d %s", a.status, a.code)
+	}
+}

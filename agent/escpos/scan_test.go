@@ -356,3 +356,31 @@ func TestScanResync(t *testing.T) {
 		t.Errorf("cut %d, want %d", r.CutOffset, len(data)-4)
 	}
 }
+
+func TestScanDrawer(t *testing.T) {
+	tests := []struct {
+		name string
+		data []byte
+		want []bool
+	}{
+		{"kick after the cut", job("A", "x:0A", "x:1D5600", "x:1B700019FA"), []bool{true}},
+		{"real-time pulse", job("A", "x:0A", "x:10140100 05", "x:1D5600"), []bool{true}},
+		{"only the second receipt", job("A", "x:0A", "x:1D5600", "B", "x:0A", "x:1B700019FA", "x:1D5600"), []bool{false, true}},
+		{"none", job("A", "x:0A", "x:1D5600"), []bool{false}},
+	}
+	for _, tc := range tests {
+		j := Scan(tc.data, Options{})
+		var got []bool
+		for _, r := range j.Receipts {
+			got = append(got, r.Drawer)
+		}
+		if len(got) != len(tc.want) {
+			t.Fatalf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+		for i := range got {
+			if got[i] != tc.want[i] {
+				t.Errorf("%s: drawer %v, want %v", tc.name, got, tc.want)
+			}
+		}
+	}
+}

@@ -1,11 +1,14 @@
 package escpos
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/hex"
+	"io"
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // hx decodes a hex fixture; spaces and "|" separate fields.
@@ -382,5 +385,51 @@ func TestSplitNeverModifies(t *testing.T) {
 	_ = tokens(data)
 	if !bytes.Equal(data, orig) {
 		t.Fatal("Scan or Split modified its input")
+	}
+}
+
+// splitFunc adapts Split to bufio.SplitFunc.
+func splitFunc(data []byte, atEOF bool) (int, []byte, error) {
+	if atEOF && len(data) == 0 {
+		return 0, nil, nil
+	}
+	n, _ := Split(data, atEOF)
+	if n == 0 {
+		return 0, nil, nil
+	}
+	return n, data[:n], nil
+}
+
+// TestSplitReaders reads every corpus job through bufio.Scanner with
+// Split over testing/iotest readers that return one byte at a time, half
+// the request, or the data together with io.EOF.
+func TestSplitReaders(t *testing.T) {
+	readers := map[string]func(io.Reader) io.Reader{
+		"one byte": iotest.OneByteReader,
+		"half":     iotest.HalfReader,
+		"data+EOF": iotest.DataErrReader,
+	}
+	for _, f := range corpusFiles(t) {
+		data := readFile(t, f)
+		want := mergeText(tokens(data))
+		for name, wrap := range readers {
+			sc := bufio.NewScanner(wrap(bytes.NewReader(data)))
+			sc.Buffer(make([]byte, 0, 64), len(data)+64)
+			sc.Split(splitFunc)
+			var got []Token
+			off := 0
+			for sc.Scan() {
+				_, tok := Split(sc.Bytes(), true)
+				tok.Off, tok.Len = off, len(sc.Bytes())
+				got = append(got, tok)
+				off += len(sc.Bytes())
+			}
+			if err := sc.Err(); err != nil {
+				t.Fatalf("%s, %s: %v", f, name, err)
+			}
+			if !equalTokens(mergeText(got), want) {
+				t.Errorf("%s, %s reader: tokens differ from whole-buffer tokens", f, name)
+			}
+		}
 	}
 }

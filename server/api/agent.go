@@ -130,6 +130,12 @@ func (c *conn) run() {
 		c.writer()
 	}()
 	c.reader()
+	c.mu.Lock()
+	hello := c.hello
+	c.mu.Unlock()
+	if !hello {
+		c.shut("no hello")
+	}
 	c.shut("")
 	c.handlers.Wait()
 	<-writerDone
@@ -232,7 +238,7 @@ func (c *conn) writer() {
 			code := websocket.CloseNormalClosure
 			if reason == "" {
 				reason, code = "bye", websocket.CloseGoingAway
-			} else if reason == "send buffer full" || reason == "replaced by a newer connection" {
+			} else if reason == "send buffer full" || reason == "replaced by a newer connection" || reason == "no hello" {
 				code = websocket.ClosePolicyViolation
 			}
 			c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
@@ -248,7 +254,12 @@ func (c *conn) reader() {
 	idle := 2*c.s.opt.PingInterval + 15*time.Second
 	c.ws.SetReadDeadline(time.Now().Add(c.s.opt.HelloTimeout))
 	c.ws.SetPongHandler(func(string) error {
-		c.ws.SetReadDeadline(time.Now().Add(idle))
+		c.mu.Lock()
+		hello := c.hello
+		c.mu.Unlock()
+		if hello { // before hello only the hello deadline counts
+			c.ws.SetReadDeadline(time.Now().Add(idle))
+		}
 		return nil
 	})
 	for {
@@ -266,12 +277,6 @@ func (c *conn) reader() {
 		default:
 		}
 		c.s.metrics.framesIn.Add(1)
-		c.mu.Lock()
-		hello := c.hello
-		c.mu.Unlock()
-		if hello {
-			c.ws.SetReadDeadline(time.Now().Add(idle))
-		}
 		if typ != websocket.TextMessage {
 			c.s.metrics.badFrames.Add(1)
 			c.reply(frameError("", apiv1.CodeBadRequest, false, "frames are JSON text, not binary"))
@@ -292,6 +297,14 @@ func (c *conn) reader() {
 			continue
 		}
 		c.handle(m)
+		// Once hello is said, the connection may stay quiet as long as it
+		// answers pings.
+		c.mu.Lock()
+		hello := c.hello
+		c.mu.Unlock()
+		if hello {
+			c.ws.SetReadDeadline(time.Now().Add(idle))
+		}
 	}
 }
 

@@ -140,6 +140,8 @@ type nodeOpts struct {
 	publicURL string
 	rate      float64
 	burst     int
+	hello     time.Duration
+	ping      time.Duration
 }
 
 func startNode(t testing.TB, o nodeOpts) *node {
@@ -160,7 +162,7 @@ func startNode(t testing.TB, o nodeOpts) *node {
 	}
 	logs := &syncBuffer{}
 	srv, err := api.New(api.Options{Store: o.st, Bus: o.bus, PublicURL: o.publicURL, RateLimit: o.rate, RateBurst: o.burst,
-		Logger: slogTo(logs)})
+		HelloTimeout: o.hello, PingInterval: o.ping, Logger: slogTo(logs)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -559,3 +559,30 @@ func TestDescription(t *testing.T) {
 		}
 	}
 }
+
+// TestIdleKeepalive: an agent that said hello may stay quiet for many
+// hello timeouts as long as it answers pings; one that never says hello is
+// closed after the hello timeout.
+func TestIdleKeepalive(t *testing.T) {
+	n := startNode(t, nodeOpts{hello: 300 * time.Millisecond, ping: 100 * time.Millisecond})
+	n.addFake(t, "m1", newFakePay(), 0)
+	e1, _ := n.enroll(t, "m1")
+	e2, _ := n.enroll(t, "m1")
+	quietAgent := connect(t, n.url, e1.Token)
+	mute, _, err := dial(t, n.url, e2.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-mute.closed:
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != websocket.ClosePolicyViolation || ce.Text != "no hello" {
+			t.Fatalf("closed with %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("an agent that never said hello is still connected")
+	}
+	// Five hello timeouts later the quiet agent is still served.
+	time.Sleep(1500 * time.Millisecond)
+	mustQR(t, quietAgent.request(qr("J", 0, "A", 100)))
+}

@@ -55,12 +55,13 @@ func (s *Set) Decide(lines []string) Decision {
 	}
 	a := analysis{c: c, lines: make([]line, 0, len(lines))}
 	budget := maxValues
+	arena := make([]pair, 0, 2*len(lines))
 	for _, raw := range lines {
 		t := strings.TrimSpace(normalize(raw))
 		if t == "" {
 			continue
 		}
-		ln, used := readLine(t, budget)
+		ln, used := readLine(t, budget, &arena)
 		budget -= used
 		a.lines = append(a.lines, ln)
 	}

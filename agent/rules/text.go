@@ -458,10 +458,12 @@ func compactText(s string) string {
 	return string(buf)
 }
 
-// readLine splits a normalised line into pairs. budget is the number of values
-// still allowed; readLine returns how many it used.
-func readLine(text string, budget int) (line, int) {
-	ln := line{text: text, pairs: make([]pair, 0, 4)}
+// readLine splits a normalised line into pairs, appended to arena (one
+// allocation for the whole receipt). budget is the number of values still
+// allowed; readLine returns how many it used.
+func readLine(text string, budget int, arena *[]pair) (line, int) {
+	ln := line{text: text}
+	first := len(*arena)
 	// The label of a value is the text from the end of the previous value
 	// (labelStart) to the start of this one.
 	labelStart := 0
@@ -493,7 +495,7 @@ func readLine(text string, budget int) (line, int) {
 		if v.cls == clsMoney {
 			ln.money++
 		}
-		ln.pairs = append(ln.pairs, pair{gap: gap, raw: raw, label: compactLabel(raw), val: v})
+		*arena = append(*arena, pair{gap: gap, raw: raw, label: compactLabel(raw), val: v})
 	}
 	for i < len(text) {
 		r, size := utf8.DecodeRuneInString(text[i:])
@@ -563,6 +565,9 @@ func readLine(text string, budget int) (line, int) {
 		labelStart = j
 	}
 	ln.tail = text[labelStart:]
+	// The line's pairs are its part of the receipt's arena, capped so that
+	// the next line's appends never write into them.
+	ln.pairs = (*arena)[first:len(*arena):len(*arena)]
 	// Inherit: a money value with an empty label after a count, percentage or
 	// integer on the same line takes that value's label ("合计 2 68.00",
 	// "服务费(10%): 20.30", "合计: 4件 ¥25.80").

@@ -105,7 +105,9 @@
 //     tender line when it names a payment type or the receipt has a change
 //     line.
 //   - not_payable: signals, each with a reason and its forms: "labels" (a
-//     label containing the word, with a non-zero amount), "titles" (a line
+//     label containing the word, with a non-zero amount), "label_suffixes"
+//     (a label ending so, not an amount-due label, with a non-zero amount:
+//     余额支付, 抖音支付), "titles" (a line
 //     with no amount, at most six characters longer than the word, containing
 //     it: "厨房单", "*** 作废 ***"), "exact" (the whole compacted line),
 //     "contains" (anywhere), "except" (lines containing these never show the

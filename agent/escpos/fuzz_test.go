@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"testing"
 	"unicode/utf8"
+
+	"printpay.dev/printpay/internal/receiptgen"
 )
 
 // FuzzSplit: any bytes tokenize into tokens that tile the input exactly,
@@ -59,6 +61,18 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte("\xba\xcf\xbc\xc6\xa3\xba68.00"), uint8(0))
 	f.Add([]byte("\x81\x30\x81\x30\xa6\x58"), uint8(1))
 	f.Add([]byte("Caf\x82 \xc3\xa9"), uint8(2))
+	for _, src := range []string{
+		"encoding: gbk\n\n合计：68.00\n谢谢惠顾\n",
+		"encoding: big5\n\n合計：370\n謝謝光臨\n",
+		"encoding: gb18030\n\n拉条子 لەغمەن 𠀀\n",
+		"encoding: utf8\n\n合计 Café\n",
+	} {
+		b, err := receiptgen.Encode([]byte(src))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, uint8(len(b)))
+	}
 	encs := []string{"", "gb18030", "big5", "utf-8", "cp437", "cp858", "cp1252", "katakana-nope"}
 	prefixes := [][]byte{nil, {0x1C, 0x26}, {0x1C, 0x28, 0x43, 0x02, 0x00, 0x30, 0x02}, {0x1B, 0x74, 0x01}, {0x1B, 0x74, 0x13}, {0x1B, 0x74, 0xFF}}
 	f.Fuzz(func(t *testing.T, text []byte, sel uint8) {

@@ -583,7 +583,7 @@ func pickEncoding(m map[string]int) string {
 // read as Latin-1 and encoded again ("Ã©" for "é").
 func mangledRun(run []byte) string {
 	if bytes.Contains(run, []byte{0xEF, 0xBF, 0xBD}) {
-		return "mangled text capture (UTF-8 replacement characters)"
+		return ReasonMangled + " (UTF-8 replacement characters)"
 	}
 	doubled, streak, streaks := 0, 0, 0
 	for i := 0; i+1 < len(run); i++ {
@@ -602,7 +602,7 @@ func mangledRun(run []byte) string {
 		streak = 0
 	}
 	if doubled >= 2 || streaks >= 2 {
-		return "mangled text capture (Latin-1 doubled UTF-8)"
+		return ReasonMangled + " (Latin-1 doubled UTF-8)"
 	}
 	return ""
 }

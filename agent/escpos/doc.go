@@ -25,7 +25,12 @@
 // that reading is clearly more plausible (both readings are scored by the
 // share of common characters); and the ESC t code page in force (CP437 by
 // default) when neither reads as Chinese. Job.Encoding and Job.Warnings
-// report the choice.
+// report the choice. ESC R international character sets (£ for UK, ¥ for
+// China and Japan, European letters) apply to the decoded ASCII.
+//
+// Lines break at LF, CR (CR LF is one break), ESC d, ESC J, FF and cuts;
+// HT, ESC $ and ESC \ separate columns, joined by one "\t". ESC @ clears
+// the unprinted line (junk before an init is dropped, with a warning).
 //
 // The package is pure: no I/O, no clocks, no logging.
 package escpos

@@ -12,9 +12,9 @@ type Options struct {
 // Job is what Scan learned about one print job.
 type Job struct {
 	Encoding   string    // how text was decoded: "gb18030", "big5", "utf-8", "cp437", "cp858" …
-	RasterOnly bool      // no text at all, only images (driver output): passed through
+	RasterOnly bool      // images and no text (a few stray bytes at most): driver output, passed through
 	Star       bool      // Star Line Mode, not ESC/POS: passed through
-	Warnings   []Warning // problems and guesses, in offset order per kind
+	Warnings   []Warning // problems and guesses, by offset; at most 64 and a count of the rest
 	Receipts   []Receipt // at least one; they tile the job in order
 }
 
@@ -43,7 +43,7 @@ type Receipt struct {
 	// without a cut, before the trailing feeds, ESC @, drawer kicks and
 	// status queries at the end of the job. -1 when no block can go in.
 	SpliceOffset int
-	SpliceReason string // why SpliceOffset is -1
+	SpliceReason string // why SpliceOffset is -1: one of the Reason constants
 
 	// State is the print state in force at SpliceOffset: what an inserted
 	// block must restore.
@@ -55,6 +55,16 @@ type Receipt struct {
 	// DLE DC4 fn 1), before or after its cut.
 	Drawer bool
 }
+
+// Why a receipt has no splice point (Receipt.SpliceReason). A mangled
+// capture's reason starts with ReasonMangled and says what was seen.
+const (
+	ReasonPageMode   = "page mode"            // the receipt ends inside page mode (ESC L … no FF)
+	ReasonRasterOnly = "raster-only job"      // driver output: text exists only as pixels
+	ReasonStar       = "Star Line Mode"       // not ESC/POS: the splice would need Star commands
+	ReasonMangled    = "mangled text capture" // a text layer rewrote the bytes (EF BF BD, Latin-1 doubling)
+	ReasonNothing    = "nothing printed"      // no text, image or code in the receipt
+)
 
 // Line is one printed line.
 type Line struct {

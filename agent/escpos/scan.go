@@ -633,9 +633,9 @@ func (s *scanner) closeReceipt(end, cut int, at spot) {
 	r.splice, r.state = at.off, s.stateAt(at)
 	switch {
 	case at.pageMode:
-		r.splice, r.reason = -1, "page mode"
+		r.splice, r.reason = -1, ReasonPageMode
 	case !s.rPrints:
-		r.splice, r.reason = -1, "nothing printed"
+		r.splice, r.reason = -1, ReasonNothing
 	}
 	s.rcpts = append(s.rcpts, r)
 }
@@ -691,9 +691,9 @@ func (s *scanner) finish() *Job {
 		if rec.SpliceOffset >= 0 {
 			switch {
 			case job.Star:
-				rec.SpliceOffset, rec.SpliceReason = -1, "Star Line Mode"
+				rec.SpliceOffset, rec.SpliceReason = -1, ReasonStar
 			case job.RasterOnly:
-				rec.SpliceOffset, rec.SpliceReason = -1, "raster-only job"
+				rec.SpliceOffset, rec.SpliceReason = -1, ReasonRasterOnly
 			case dec.mangled != "":
 				rec.SpliceOffset, rec.SpliceReason = -1, dec.mangled
 			}

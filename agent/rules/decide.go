@@ -269,7 +269,8 @@ func (a *analysis) signals() (string, bool) {
 				continue
 			}
 			for _, r := range c.received {
-				if strings.HasPrefix(p.label, r) && (hasChange || c.payTypes.find(ln.compact, ln.mask) != "") {
+				if strings.HasPrefix(p.label, r) && (hasChange || c.payTypes.find(ln.compact, ln.mask) != "" ||
+					i+1 < len(a.lines) && a.lines[i+1].money == 0 && c.payTypes.find(a.lines[i+1].compact, a.lines[i+1].mask) != "") {
 					tendered = "paid: tender line " + quote(ln.text)
 				}
 			}

@@ -126,8 +126,17 @@ func printReport(w io.Writer, rep receipt.Report, size int) {
 	}
 	for _, r := range rep.Receipts {
 		fmt.Fprintf(w, "\nreceipt %d (cut at %s, QR at %s)\n", r.Index, offset(r.CutOffset), offset(r.SpliceOffset))
-		for _, l := range r.Lines {
-			fmt.Fprintf(w, "  | %s\n", l)
+		for _, l := range r.Escpos.Lines {
+			switch l.Kind {
+			case escpos.LineImage:
+				fmt.Fprintln(w, "  | [image]")
+			case escpos.LineBarcode:
+				fmt.Fprintf(w, "  | [barcode %s]\n", l.Data)
+			case escpos.LineQR:
+				fmt.Fprintf(w, "  | [QR %s]\n", l.Data)
+			default:
+				fmt.Fprintf(w, "  | %s\n", l.Text)
+			}
 		}
 		verdict := "not payable"
 		if r.Payable {

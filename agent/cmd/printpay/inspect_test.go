@@ -165,6 +165,10 @@ func TestInspectPlain(t *testing.T) {
 	if strings.Count(out, "gets the QR") != 1 {
 		t.Errorf("only the first copy gets the QR:\n%s", out)
 	}
+	code, out, _ = runInspect(t, nil, "../../../testdata/receipts/existing-qr-invoice.bin")
+	if code != 0 || !strings.Contains(out, "  | [QR https://fapiao.example.cn/i/YGF0311]") {
+		t.Errorf("QR line: exit %d\n%s", code, out)
+	}
 	code, out, _ = runInspect(t, nil, "../../../testdata/receipts/refund-slip.bin")
 	if code != 0 || !strings.Contains(out, "=> not payable") || !strings.Contains(out, `reason: refund or void: "退款单"`) {
 		t.Errorf("refund slip: exit %d\n%s", code, out)

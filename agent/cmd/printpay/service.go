@@ -67,7 +67,7 @@ var newServiceControl = func(exe, configFile string) (svcControl, error) {
 // stop | status`; args[0] names which.
 //
 //	install [--config FILE] [--server URL] [--printer-queue] [--driver NAME] [--no-service]
-//	uninstall [--config FILE] [--purge]
+//	uninstall [--config FILE] [--purge] [--no-service]
 //	start | stop | status
 //
 // install writes (or repairs) the configuration, secures the spool and token,
@@ -100,6 +100,7 @@ func cmdService(_ context.Context, s stdio, args []string) int {
 		noService = fs.Bool("no-service", false, "prepare files and queue only (a package manager owns the service)")
 	case "uninstall":
 		purge = fs.Bool("purge", false, "also delete the configuration, token, spool and log")
+		noService = fs.Bool("no-service", false, "remove the queue and rule only (a package manager owns the service)")
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
@@ -128,7 +129,7 @@ func cmdService(_ context.Context, s stdio, args []string) int {
 	case "install":
 		return u.install(installOptions{queue: *queue, driver: *driver, server: *server, noService: *noService})
 	case "uninstall":
-		return u.uninstall(*purge)
+		return u.uninstall(*purge, *noService)
 	case "start":
 		return u.start()
 	case "stop":
@@ -273,7 +274,7 @@ func (u *setup) install(opt installOptions) int {
 	return 0
 }
 
-func (u *setup) uninstall(purge bool) int {
+func (u *setup) uninstall(purge, noService bool) int {
 	rc := 0
 	port := installer.DefaultRawPort
 	if cfg, err := config.Load(u.paths.Config); err == nil {
@@ -283,6 +284,7 @@ func (u *setup) uninstall(purge bool) int {
 	}
 	st, ok, err := u.installed()
 	switch {
+	case noService:
 	case err != nil:
 		rc = u.fail("the service manager: %v", err)
 	case !ok:

@@ -152,13 +152,23 @@ func addMerchants(ctx context.Context, srv *api.Server, st *store.Store, cfg con
 			"--serial ... --private-key-file ... --apiv3-key-file ... --wechatpay-public-key-file ... --wechatpay-public-key-id ...` " +
 			"(or a [[merchant]] block in the config), then mint a pairing code with `printpay-server merchant code --id ID`")
 	}
+	inConfig := map[string]bool{}
+	for _, m := range cfg.Merchants {
+		inConfig[m.ID] = true
+	}
 	for _, m := range all {
 		wc, err := wechatConfig(configMerchant(m), cfg.Sandbox)
-		if err != nil {
-			return err
+		if err == nil {
+			err = srv.AddWechatMerchant(ctx, m, wc)
 		}
-		if err := srv.AddWechatMerchant(ctx, m, wc); err != nil {
-			return err
+		if err != nil {
+			if inConfig[m.ID] {
+				return err
+			}
+			// A merchant added earlier whose key files are gone must not
+			// keep the other merchants from being served.
+			log.Error("merchant not served", "merchant", m.ID, "err", err)
+			continue
 		}
 		log.Info("merchant ready", "merchant", m.ID, "mode", m.Mode, "wechatpay", wc)
 	}

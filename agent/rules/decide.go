@@ -200,7 +200,7 @@ func splitScript(k string) (string, string, bool) {
 func (a *analysis) labelsOnNextLine() {
 	for i := 0; i+1 < len(a.lines); i++ {
 		ln := &a.lines[i]
-		if len(ln.pairs) != 0 || ln.runes > 24 || blank(ln.tail) {
+		if len(ln.pairs) != 0 || ln.runes > 16 || blank(ln.tail) {
 			continue
 		}
 		k := compactLabel(ln.text)
@@ -293,7 +293,7 @@ func (a *analysis) signals() (string, bool) {
 			if sg.KeepCancels && kept(i) {
 				continue
 			}
-			hit := sg.exact[ln.compact]
+			hit := len(ln.compact) <= sg.maxExact && sg.exact[ln.compact]
 			if !hit && ln.money == 0 && ln.runes <= sg.maxTitle+6 {
 				for k, t := range sg.titles {
 					if ln.runes <= sg.titleRunes[k]+6 && sg.titleMasks[k]&^ln.mask == 0 && strings.Contains(ln.compact, t) {

@@ -377,6 +377,7 @@ type compiledSignal struct {
 	titleRunes               []int
 	titleMasks               []uint64
 	maxTitle                 int
+	maxExact                 int // bytes
 	exact                    map[string]bool
 }
 
@@ -463,6 +464,9 @@ func (s *Set) compile() *compiled {
 	add(s.Info, roleInfo)
 	for _, sg := range s.NotPayable {
 		cs := compiledSignal{Signal: sg, titles: keys(sg.Titles), exact: set(sg.Exact)}
+		for k := range cs.exact {
+			cs.maxExact = max(cs.maxExact, len(k))
+		}
 		for _, t := range cs.titles {
 			n := utf8.RuneCountInString(t)
 			cs.titleRunes = append(cs.titleRunes, n)

@@ -124,6 +124,34 @@ func isWordRune(r rune) bool {
 	return false
 }
 
+// wordRuneAt returns the byte length of the rune at text[i]: positive for a
+// word rune, negative for any other. Only € and ¥ of the non-ASCII runes are
+// word runes, so other multi-byte runes are skipped by their lead byte.
+func wordRuneAt(text string, i int) int {
+	c := text[i]
+	if c < 0x80 {
+		if wordASCII[c] {
+			return 1
+		}
+		return -1
+	}
+	if c == 0xC2 && i+1 < len(text) && text[i+1] == 0xA5 { // ¥
+		return 2
+	}
+	if c == 0xE2 && i+2 < len(text) && text[i+1] == 0x82 && text[i+2] == 0xAC { // €
+		return 3
+	}
+	_, n := utf8.DecodeRuneInString(text[i:])
+	return -n
+}
+
+var wordASCII = func() (t [128]bool) {
+	for c := 0; c < 128; c++ {
+		t[c] = isWordRune(rune(c))
+	}
+	return t
+}()
+
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // unitRunes follow a number to make it a count, not money.
@@ -397,8 +425,24 @@ var unitWords = map[string]bool{"items": true, "item": true, "pcs": true, "pc": 
 // compactLabel turns a label as printed into its lookup key: lower-case, no
 // spaces, decoration, dot leaders or "(元)".
 func compactLabel(s string) string {
+	s = strings.TrimFunc(s, isDecor)
 	if s == "" {
 		return ""
+	}
+	// Most labels ("合计", "应收金额") need nothing more: no copy.
+	clean := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == ' ' || c == '\t' || c == ':' || c == '(' || c == '[' || c >= 'A' && c <= 'Z' ||
+			c == 0xEF && i+2 < len(s) && s[i+1] == 0xBC && s[i+2] == 0x9A || // '：'
+			c == 0xE3 && i+2 < len(s) && s[i+1] == 0x80 && s[i+2] == 0x80 || // ideographic space
+			c == 0xC2 && i+1 < len(s) && s[i+1] == 0xA0 { // no-break space
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
 	}
 	var b strings.Builder
 	b.Grow(len(s))
@@ -498,21 +542,20 @@ func readLine(text string, budget int, arena *[]pair) (line, int) {
 		*arena = append(*arena, pair{gap: gap, raw: raw, label: compactLabel(raw), val: v})
 	}
 	for i < len(text) {
-		r, size := utf8.DecodeRuneInString(text[i:])
-		if !isWordRune(r) {
-			i += size
+		size := wordRuneAt(text, i)
+		if size < 0 {
+			i -= size
 			continue
 		}
 		// A word: extend over word runes, and ':' between digits (times).
 		j := i
 		for j < len(text) {
-			r2, s2 := utf8.DecodeRuneInString(text[j:])
-			if isWordRune(r2) {
+			if s2 := wordRuneAt(text, j); s2 > 0 {
 				j += s2
 				continue
 			}
-			if r2 == ':' && j > i && isDigit(text[j-1]) && j+1 < len(text) && isDigit(text[j+1]) {
-				j += s2
+			if text[j] == ':' && j > i && isDigit(text[j-1]) && j+1 < len(text) && isDigit(text[j+1]) {
+				j++
 				continue
 			}
 			break

@@ -497,7 +497,8 @@ func (s *Server) receiptUpload(ctx context.Context, dev store.Device, u *apiv1.R
 }
 
 // PushRules stores a merchant's rule set and sends it to the merchant's
-// agents connected to this node.
+// agents, on every node: the bus carries "rules/<merchant>" and each node
+// pushes the stored set to the agents it holds.
 func (s *Server) PushRules(ctx context.Context, merchantID, version string, body []byte) error {
 	if !json.Valid(body) {
 		return errors.New("api: rules are not JSON")
@@ -505,10 +506,23 @@ func (s *Server) PushRules(ctx context.Context, merchantID, version string, body
 	if err := s.st.SetRules(ctx, merchantID, version, body); err != nil {
 		return err
 	}
+	return s.bus.Publish(ctx, rulesKey+merchantID)
+}
+
+// rulesKey prefixes bus announcements of a merchant's new rules; device ids
+// never start with it.
+const rulesKey = "rules/"
+
+// pushRules sends the merchant's stored rules to its agents on this node.
+func (s *Server) pushRules(ctx context.Context, merchantID string) {
+	version, body, err := s.st.Rules(ctx, merchantID)
+	if err != nil {
+		s.log.Warn("rules push", "merchant", merchantID, "err", err)
+		return
+	}
 	for _, c := range s.hub.ofMerchant(merchantID) {
 		c.queue(&apiv1.Rules{ID: ulid.Make().String(), Version: version, Rules: body})
 	}
-	return nil
 }
 
 // hub knows the connections of this node by device.
@@ -543,6 +557,10 @@ func (h *hub) remove(c *conn) {
 
 // wake is the bus subscriber: it must not block.
 func (h *hub) wake(deviceID string) {
+	if merchantID, ok := strings.CutPrefix(deviceID, rulesKey); ok {
+		h.s.background(func(ctx context.Context) { h.s.pushRules(ctx, merchantID) })
+		return
+	}
 	h.mu.Lock()
 	c := h.conns[deviceID]
 	h.mu.Unlock()

@@ -85,6 +85,15 @@ func TestScaleOut(t *testing.T) {
 		l, _ := a.st.PendingDeliveries(context.Background(), er.DeviceID)
 		return len(l) == 0
 	})
+
+	// New rules stored through node B reach the agent on node A.
+	if err := b.srv.PushRules(context.Background(), "m1", "r9", []byte(`{"version":"r9"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if r := ag.expect(apiv1.TypeRules).(*apiv1.Rules); r.Version != "r9" || string(r.Rules) != `{"version":"r9"}` {
+		t.Fatalf("rules %+v", r)
+	}
+	ag.quiet(200 * time.Millisecond)
 }
 
 func connections(t testing.TB, n *node) int {

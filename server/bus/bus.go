@@ -14,9 +14,11 @@ import (
 // ErrClosed is returned by Publish after Close.
 var ErrClosed = errors.New("bus: closed")
 
-// Bus carries "device X has order.paid waiting" between nodes.
+// Bus carries short announcements between nodes: a device id ("device X has
+// order.paid waiting"), or a key the server namespaces itself (such as
+// "rules/<merchant>").
 type Bus interface {
-	// Publish announces that deviceID has deliveries waiting.
+	// Publish announces deviceID (or another key) to every node.
 	Publish(ctx context.Context, deviceID string) error
 	// Subscribe calls fn for every announcement, on any node, until the
 	// returned cancel is called. fn must not block.

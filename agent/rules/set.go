@@ -513,7 +513,9 @@ func runeMask(s string) uint64 {
 	var m uint64
 	for i := 0; i < len(s); i++ {
 		// Every byte, so that multi-byte runes spread over several bits.
-		m |= 1 << ((uint(s[i]) * 0x9E37) >> 5 & 63)
+		m |= byteBit(s[i])
 	}
 	return m
 }
+
+func byteBit(c byte) uint64 { return 1 << ((uint(c) * 0x9E37) >> 5 & 63) }

@@ -479,7 +479,16 @@ func blank(s string) bool {
 
 // compactText keeps lower-case letters, digits and CJK characters only.
 func compactText(s string) string {
+	c, _, _ := compactLine(s)
+	return c
+}
+
+// compactLine is compactText with the rune count and runeMask of the
+// result, in one pass.
+func compactLine(s string) (string, int, uint64) {
 	buf := make([]byte, 0, len(s))
+	runes := 0
+	var mask uint64
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < 0x80 {
@@ -491,15 +500,21 @@ func compactText(s string) string {
 				c += 'a' - 'A'
 			}
 			buf = append(buf, c)
+			mask |= byteBit(c)
+			runes++
 			continue
 		}
 		r, n := utf8.DecodeRuneInString(s[i:])
 		if !isDecor(r) && r != '€' && r != '¥' {
 			buf = append(buf, s[i:i+n]...)
+			for k := i; k < i+n; k++ {
+				mask |= byteBit(s[k])
+			}
+			runes++
 		}
 		i += n
 	}
-	return string(buf)
+	return string(buf), runes, mask
 }
 
 // readLine splits a normalised line into pairs, appended to arena (one
@@ -624,9 +639,7 @@ func readLine(text string, budget int, arena *[]pair) (line, int) {
 			p.raw = q.raw
 		}
 	}
-	ln.compact = compactText(text)
-	ln.runes = utf8.RuneCountInString(ln.compact)
-	ln.mask = runeMask(ln.compact)
+	ln.compact, ln.runes, ln.mask = compactLine(text)
 	return ln, used
 }
 

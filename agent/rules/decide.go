@@ -213,6 +213,45 @@ func (a *analysis) labelsOnNextLine() {
 			next.pairs[0].raw = ln.text
 		}
 	}
+	// A small table: "数量合计   金额合计" over "3   47.00" gives each value
+	// the heading above it, when the counts agree.
+	for i := 0; i+1 < len(a.lines); i++ {
+		ln, next := &a.lines[i], &a.lines[i+1]
+		if len(ln.pairs) != 0 || len(next.pairs) < 2 || !blank(next.tail) {
+			continue
+		}
+		bare := true
+		for _, p := range next.pairs {
+			if !blank(p.gap) {
+				bare = false
+				break
+			}
+		}
+		if !bare {
+			continue
+		}
+		heads := columns(ln.text)
+		if len(heads) != len(next.pairs) {
+			continue
+		}
+		for k := range heads {
+			next.pairs[k].label = compactLabel(heads[k])
+			next.pairs[k].raw = heads[k]
+		}
+	}
+}
+
+// columns splits a heading line at tabs and runs of two or more spaces.
+func columns(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, "\t") {
+		for _, g := range strings.Split(f, "  ") {
+			if g = strings.TrimSpace(g); g != "" {
+				out = append(out, g)
+			}
+		}
+	}
+	return out
 }
 
 func containsAny(s string, list []string) string {

@@ -96,6 +96,14 @@ func PrepareConfig(p Paths, opt ConfigOptions) (ConfigResult, error) {
 		if err != nil {
 			return res, err
 		}
+		if !free(DefaultLPDPort) {
+			lpd, err := ChoosePort(AltLPDPort, free)
+			if err != nil {
+				return res, err
+			}
+			data = SetKey(data, "intake", "lpd", tomlString(net.JoinHostPort("127.0.0.1", strconv.Itoa(lpd))))
+			res.Notes = append(res.Notes, fmt.Sprintf("port %d (LPD) is in use by another program; printpay's LPD listens on 127.0.0.1:%d instead", DefaultLPDPort, lpd))
+		}
 		res.Created = true
 		res.Notes = append(res.Notes, "wrote a new configuration "+p.Config)
 	} else {

@@ -18,6 +18,8 @@ const (
 	QueueName          = "printpay"            // the print queue the POS chooses
 	DefaultDriver      = "Generic / Text Only" // the Windows queue's driver unless told otherwise
 	DefaultRawPort     = 9100
+	DefaultLPDPort     = 515
+	AltLPDPort         = 1515 // where LPD goes when 515 is taken
 	FirewallRuleName   = "printpay intake"
 )
 

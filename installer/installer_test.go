@@ -257,6 +257,9 @@ func TestPrepareConfigPortTaken(t *testing.T) {
 	if !strings.Contains(strings.Join(res.Notes, "\n"), "port 9100 is in use") {
 		t.Errorf("notes do not say so: %q", res.Notes)
 	}
+	if res.Config.Intake.LPD != "127.0.0.1:515" {
+		t.Errorf("lpd %q, want 127.0.0.1:515", res.Config.Intake.LPD)
+	}
 	// Later 9101 is taken too, while the service is stopped.
 	taken[9101] = true
 	res, err = PrepareConfig(p, ConfigOptions{PortFree: free})
@@ -268,6 +271,20 @@ func TestPrepareConfigPortTaken(t *testing.T) {
 	res, err = PrepareConfig(p, ConfigOptions{PortFree: free, OwnPort: true})
 	if err != nil || res.Port != 9102 || res.Moved {
 		t.Fatalf("own port: %+v, %v", res, err)
+	}
+}
+
+func TestPrepareConfigLPDTaken(t *testing.T) {
+	p := testPaths(t)
+	res, err := PrepareConfig(p, ConfigOptions{PortFree: func(port int) bool { return port != 515 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Config.Intake.LPD != "127.0.0.1:1515" || res.Config.Intake.Raw != "127.0.0.1:9100" {
+		t.Errorf("intake %+v", res.Config.Intake)
+	}
+	if !strings.Contains(strings.Join(res.Notes, "\n"), "515 (LPD) is in use") {
+		t.Errorf("notes %q", res.Notes)
 	}
 }
 

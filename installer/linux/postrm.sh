@@ -15,7 +15,7 @@ purge)
     deb-systemd-helper unmask printpay.service >/dev/null || true
   fi
   if getent passwd printpay >/dev/null; then
-    deluser --system --quiet printpay >/dev/null || true
+    deluser --system --quiet printpay >/dev/null 2>&1 || true
   fi
   if getent group printpay >/dev/null; then
     delgroup --system --quiet printpay >/dev/null || true

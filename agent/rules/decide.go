@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -95,11 +96,10 @@ func (s *Set) Decide(lines []string) Decision {
 			}
 		}
 	}
+	// An amount without a marker is in the currency the receipt shows.
 	foreign := a.foreignCurrencies()
-	if len(foreign) > 0 && (amt == nil || amt.marker == "" || d.Currency != c.home) {
-		if amt == nil || d.Currency == c.home {
-			d.Currency = foreign[0]
-		}
+	if len(foreign) > 0 && (amt == nil || amt.marker == "") {
+		d.Currency = foreign[0]
 	}
 	items, check := a.crossCheck(amt)
 	d.Items = items
@@ -281,7 +281,8 @@ func quote(s string) string {
 }
 
 // signals returns the first not-payable signal's reason ("" when none) and
-// whether the receipt has a tender line.
+// whether the receipt has a tender line (which disables the
+// only_without_tender amount labels, 实收 and 实付).
 func (a *analysis) signals() (string, bool) {
 	c := a.c
 	// A keep-payable word cancels a signal on its own line or the line
@@ -344,6 +345,7 @@ func (a *analysis) signals() (string, bool) {
 			if !hit && sg.contains.find(ln.compact, ln.mask) != "" {
 				hit = true
 			}
+			byLabel := false
 			if !hit && len(sg.Labels)+len(sg.LabelSuffixes) > 0 {
 				for _, p := range ln.pairs {
 					if p.val.cls != clsMoney || p.val.fen == 0 {
@@ -352,20 +354,21 @@ func (a *analysis) signals() (string, bool) {
 					// "余额支付 68.00" is a payment although 余额 marks
 					// balances; "待支付 68.00" is the amount due.
 					if p.role != roleDue && hasSuffixAny(p.label, sg.LabelSuffixes) {
-						hit = true
+						hit, byLabel = true, true
 						break
 					}
 					if p.role == roleInfo {
 						continue
 					}
 					if sg.labels.find(p.label, p.mask) != "" {
-						hit = true
+						hit, byLabel = true, true
 						break
 					}
 				}
 			}
 			if hit && sg.except.find(ln.compact, ln.mask) == "" {
-				return sg.Reason + ": " + quote(ln.text), true
+				// A line with an amount under a paying label is a tender line.
+				return sg.Reason + ": " + quote(ln.text), tendered != "" || byLabel
 			}
 		}
 	}
@@ -380,7 +383,6 @@ type amountLine struct {
 	marker string
 	raw    string // label as printed
 	tier   int
-	line   int
 }
 
 // amount picks the amount due: the best tier with a match; two different
@@ -398,7 +400,7 @@ func (a *analysis) amount(tendered bool) (*amountLine, string) {
 			if r != roleDue || (c.onlyNoTnd[t] && tendered) {
 				continue
 			}
-			cand := amountLine{fen: p.val.fen, marker: p.val.marker, raw: strings.TrimRight(p.raw, ":： "), tier: t, line: i}
+			cand := amountLine{fen: p.val.fen, marker: p.val.marker, raw: strings.TrimRight(p.raw, ":： "), tier: t}
 			switch {
 			case bestTier < 0 || t < bestTier:
 				best, bestTier = []amountLine{cand}, t
@@ -469,14 +471,7 @@ func (a *analysis) foreignCurrencies() []string {
 			k = e
 		}
 	}
-	if len(out) > 1 {
-		// Stable order for reasons: sort by code.
-		for i := 1; i < len(out); i++ {
-			for j := i; j > 0 && out[j] < out[j-1]; j-- {
-				out[j], out[j-1] = out[j-1], out[j]
-			}
-		}
-	}
+	sort.Strings(out) // a stable reason
 	return out
 }
 

@@ -23,7 +23,9 @@
 // it has one or two decimals ("68.00", "1,280.50", "-5.00") or a currency
 // marker ("68元", "¥68", "RMB 68"); dates, times, phone numbers, codes,
 // counts ("4件", "x2", "1.35kg", "9折") and percentages never are. An amount
-// alone on a line takes the label printed alone on the line above it. A money
+// alone on a line takes the label printed alone on the line above it, and a
+// row of values under a row of headings ("数量合计   金额合计") takes the
+// headings, when their counts agree. A money
 // value with no label of its own after a count or percentage on the same line
 // takes that value's label ("合计: 4件 ¥25.80", "服务费(10%): 20.30").
 //

@@ -65,7 +65,7 @@ type line struct {
 // Bounds that keep Decide linear and small on hostile input.
 const (
 	maxLines      = 2000 // lines per receipt
-	maxLineBytes  = 1024 // longer lines are cut
+	maxLineBytes  = 1024 // a receipt with a longer line is not payable (normalize also cuts there)
 	maxValues     = 4000 // values per receipt
 	maxMoneyDigit = 12   // digits before the decimal point (10^12 fen is far above any bill)
 )
@@ -537,7 +537,7 @@ func readLine(text string, budget int, arena *[]pair) (line, int) {
 				if hasSuffixFold(raw, m) {
 					before := raw[:len(raw)-len(m)]
 					if m != "$" && m != "€" && m != "¥" && before != "" && !strings.HasSuffix(before, " ") && isASCIILetterEnd(before) {
-						continue // "PRICE" does not end in "CE"… guard letters glued to letters
+						continue // a code glued to a word ("AMATEUR") is no marker
 					}
 					v.marker = strings.ToUpper(m)
 					raw = strings.TrimSpace(before)

@@ -24,7 +24,7 @@ const maxInspectBytes = 32 << 20
 // With --json it prints the report of agent/receipt as one JSON object;
 // otherwise, per receipt, its lines, then the decision and its reason.
 // Exit status: 0 on success, 2 on usage errors (also an unknown encoding or
-// an invalid rules file), 1 when the job cannot be read.
+// an invalid rules file), 1 when the job or the rules file cannot be read.
 func cmdInspect(_ context.Context, s stdio, args []string) int {
 	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
 	fs.SetOutput(s.err)
@@ -55,7 +55,7 @@ func cmdInspect(_ context.Context, s stdio, args []string) int {
 		b, err := os.ReadFile(*rulesFile)
 		if err != nil {
 			fmt.Fprintf(s.err, "printpay inspect: %v\n", err)
-			return 2
+			return 1
 		}
 		over, err := rules.Parse(b)
 		if err != nil {

@@ -211,7 +211,7 @@ func TestInspectUsage(t *testing.T) {
 		{"flag after file", []string{job, "--json"}, 2, "usage: printpay inspect"},
 		{"unknown encoding", []string{"--encoding", "klingon", job}, 2, `unknown encoding "klingon"`},
 		{"misspelt rules key", []string{"--rules", bad, job}, 2, `unknown field "amount_dew"`},
-		{"missing rules file", []string{"--rules", bad + ".none", job}, 2, "no such file"},
+		{"missing rules file", []string{"--rules", bad + ".none", job}, 1, "no such file"},
 		{"missing job", []string{"/nonexistent/job.bin"}, 1, "no such file"},
 	}
 	for _, tc := range tests {

@@ -142,6 +142,7 @@ type nodeOpts struct {
 	burst     int
 	hello     time.Duration
 	ping      time.Duration
+	now       func() time.Time
 }
 
 func startNode(t testing.TB, o nodeOpts) *node {
@@ -162,7 +163,7 @@ func startNode(t testing.TB, o nodeOpts) *node {
 	}
 	logs := &syncBuffer{}
 	srv, err := api.New(api.Options{Store: o.st, Bus: o.bus, PublicURL: o.publicURL, RateLimit: o.rate, RateBurst: o.burst,
-		HelloTimeout: o.hello, PingInterval: o.ping, Logger: slogTo(logs)})
+		HelloTimeout: o.hello, PingInterval: o.ping, Now: o.now, Logger: slogTo(logs)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -585,4 +586,49 @@ func TestIdleKeepalive(t *testing.T) {
 	// Five hello timeouts later the quiet agent is still served.
 	time.Sleep(1500 * time.Millisecond)
 	mustQR(t, quietAgent.request(qr("J", 0, "A", 100)))
+}
+
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *testClock) set(t time.Time)     { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+func (c *testClock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// TestReprintWindow: a reprint reuses the order only within its business
+// day (cut-off 04:00 Beijing time) and while the order can still be paid.
+func TestReprintWindow(t *testing.T) {
+	clk := &testClock{}
+	// 03:50 Beijing time.
+	clk.set(time.Date(2026, 11, 26, 3, 50, 0, 0, wechatpay.Beijing))
+	n := startNode(t, nodeOpts{now: clk.now})
+	n.addFake(t, "m1", newFakePay(), 0)
+	er, _ := n.enroll(t, "m1")
+	a := connect(t, n.url, er.Token)
+
+	r1 := mustQR(t, a.request(qr("J1", 0, "B1", 100)))
+	clk.add(5 * time.Minute) // 03:55: same business day
+	if r := mustQR(t, a.request(qr("J2", 0, "B1", 100))); r.OutTradeNo != r1.OutTradeNo {
+		t.Fatal("reprint within the day minted a new order")
+	}
+	clk.add(6 * time.Minute) // 04:01: a new business day, same bill number
+	r3 := mustQR(t, a.request(qr("J3", 0, "B1", 100)))
+	if r3.OutTradeNo == r1.OutTradeNo {
+		t.Fatal("a bill number of yesterday's business day reused its order")
+	}
+	if o, _ := n.st.Order(context.Background(), r3.OutTradeNo); o.BusinessDay != "2026-11-26" {
+		t.Fatalf("business day %q", o.BusinessDay)
+	}
+	if o, _ := n.st.Order(context.Background(), r1.OutTradeNo); o.BusinessDay != "2026-11-25" {
+		t.Fatalf("business day %q", o.BusinessDay)
+	}
+	clk.add(15 * time.Minute) // r3 expired: a reprint gets a new order
+	r4 := mustQR(t, a.request(qr("J4", 0, "B1", 100)))
+	if r4.OutTradeNo == r3.OutTradeNo {
+		t.Fatal("an expired order was handed out again")
+	}
+	// A retry of the expired order's own request says so.
+	mustErr(t, a.request(qr("J3", 0, "B1", 100)), apiv1.CodeNotFound)
 }

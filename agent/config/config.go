@@ -511,7 +511,7 @@ func (c Config) validate(lines lineIndex) error {
 			if err := addr("printer", "raw", p.Raw, i); err != nil {
 				return err
 			}
-			if other, ok := raws[p.Raw]; ok {
+			if other, ok := raws[p.Raw]; ok && !strings.HasSuffix(p.Raw, ":0") {
 				return at("raw", "printer %q: raw %q is already used by %s", p.Name, p.Raw, other)
 			}
 			raws[p.Raw] = fmt.Sprintf("printer %q", p.Name)

@@ -415,4 +415,3 @@ func TestRLPR(t *testing.T) {
 		}
 	}
 }
-

@@ -126,7 +126,9 @@ func judge(set *rules.Set, job *escpos.Job, er escpos.Receipt) Receipt {
 	r.Payable, r.Reason = d.Payable, d.Reason
 	if d.AmountFound {
 		r.AmountFen = ptr(d.AmountFen)
-		r.Currency = ptr(d.Currency)
+		if d.Currency != "" {
+			r.Currency = ptr(d.Currency)
+		}
 	}
 	if d.OrderNo != "" {
 		r.OrderNo = ptr(d.OrderNo)

@@ -113,6 +113,11 @@ func (s *Set) Decide(lines []string) Decision {
 		d.Reason = "no amount due found"
 	case a.japanese():
 		d.Reason = "Japanese receipt: ¥ there is yen"
+	case a.traditional() && !a.explicitHome(amt):
+		// Hong Kong, Macau and Taiwan tills print in traditional
+		// characters, and there 元 or a bare number is not yuan.
+		d.Currency = ""
+		d.Reason = "traditional-Chinese receipt without ¥ or RMB: the amount is not known to be yuan"
 	case d.Currency != c.home:
 		d.Reason = fmt.Sprintf("amount in %s, not %s", d.Currency, c.home)
 	case len(foreign) > 0:
@@ -544,6 +549,52 @@ func (a *analysis) japanese() bool {
 		}
 	}
 	return n >= 4
+}
+
+// Characters that differ between traditional and simplified writing, in
+// the same order, as receipts use them.
+const (
+	tradOnly = "總計額號單務費應實數點價錢雞魚飯湯廳館們時間對發統業聯證這個為與會樂電話雜貨燒鍋蝦餅蔥醬腸鹹熱凍謝臨顧樓區門馬車東華風"
+	simpOnly = "总计额号单务费应实数点价钱鸡鱼饭汤厅馆们时间对发统业联证这个为与会乐电话杂货烧锅虾饼葱酱肠咸热冻谢临顾楼区门马车东华风"
+)
+
+// traditional reports a receipt written in traditional characters.
+func (a *analysis) traditional() bool {
+	t, s := 0, 0
+	for i := range a.lines {
+		for _, r := range a.lines[i].text {
+			if r < 0x4E00 {
+				continue
+			}
+			if strings.ContainsRune(tradOnly, r) {
+				t++
+			} else if strings.ContainsRune(simpOnly, r) {
+				s++
+			}
+		}
+	}
+	return t >= 3 && t > 2*s
+}
+
+// explicitHome: the amount, or the receipt, is marked in the home currency
+// by something other than 元 (¥, RMB, CNY, 人民币).
+func (a *analysis) explicitHome(amt *amountLine) bool {
+	c := a.c
+	home := func(m string) bool { return m != "" && m != "元" && c.markers[m] == c.home }
+	if home(amt.marker) {
+		return true
+	}
+	for i := range a.lines {
+		for _, m := range a.lines[i].markers {
+			if home(m) {
+				return true
+			}
+		}
+		if strings.Contains(a.lines[i].text, "人民币") || strings.Contains(a.lines[i].text, "人民幣") {
+			return true
+		}
+	}
+	return false
 }
 
 // isDate: three digit groups joined by one separator ("2026-11-26",

@@ -43,7 +43,9 @@
 //     line exists;
 //   - the amount is in the home currency: its marker, and every marker on
 //     the receipt, maps to currency.code ($, HK$, NT$, MOP, € and EUR do not,
-//     unless the merchant maps them);
+//     unless the merchant maps them); Japanese receipts (¥ is yen) are not,
+//     and a receipt in traditional characters (Hong Kong, Macau, Taiwan)
+//     needs ¥, RMB, CNY or 人民币: 元 or a bare number there is not yuan;
 //   - the amount is above zero;
 //   - the cross-check passes: when items are listed (an item line's amount is
 //     its line total), or a subtotal or a lower-tier total is printed, one of

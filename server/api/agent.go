@@ -253,14 +253,27 @@ func (c *conn) reader() {
 	c.ws.SetReadLimit(apiv1.MaxFrameBytes)
 	idle := 2*c.s.opt.PingInterval + 15*time.Second
 	c.ws.SetReadDeadline(time.Now().Add(c.s.opt.HelloTimeout))
-	c.ws.SetPongHandler(func(string) error {
+	alive := func() {
 		c.mu.Lock()
 		hello := c.hello
 		c.mu.Unlock()
 		if hello { // before hello only the hello deadline counts
 			c.ws.SetReadDeadline(time.Now().Add(idle))
 		}
+	}
+	c.ws.SetPongHandler(func(string) error {
+		alive()
 		return nil
+	})
+	// The agent's own pings count as signs of life too. (WriteControl may
+	// run alongside the writer goroutine.)
+	c.ws.SetPingHandler(func(data string) error {
+		alive()
+		err := c.ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(writeWait))
+		if errors.Is(err, websocket.ErrCloseSent) {
+			return nil
+		}
+		return err
 	})
 	for {
 		typ, data, err := c.ws.ReadMessage()

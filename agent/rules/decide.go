@@ -109,6 +109,8 @@ func (s *Set) Decide(lines []string) Decision {
 		d.Reason = signal
 	case amtErr != "":
 		d.Reason = amtErr
+	case amt == nil && len(foreign) > 0:
+		d.Reason = fmt.Sprintf("no amount due found; the receipt shows amounts in %s", strings.Join(foreign, ", "))
 	case amt == nil:
 		d.Reason = "no amount due found"
 	case a.japanese():
@@ -468,8 +470,14 @@ func (a *analysis) foreignCurrencies() []string {
 			for e < len(t) && isASCIILetter(t[e]) {
 				e++
 			}
-			if e-k >= 3 && e-k <= 4 {
-				if code, ok := c.markers[strings.ToUpper(t[k:e])]; ok {
+			switch w := t[k:e]; {
+			case len(w) >= 3 && len(w) <= 4:
+				if code, ok := c.markers[strings.ToUpper(w)]; ok {
+					note(code)
+				}
+			case len(w) == 2:
+				// Two-letter markers (Rs, Rp, RM) only as printed.
+				if code, ok := c.markers2[w]; ok {
 					note(code)
 				}
 			}

@@ -350,6 +350,7 @@ const (
 type compiled struct {
 	home      string
 	markers   map[string]string // upper-cased marker -> currency code
+	markers2  map[string]string // two-letter markers as written (Rs, RM) -> currency code
 	roles     map[string]role
 	tiers     map[string]int
 	onlyNoTnd []bool
@@ -412,6 +413,7 @@ func (s *Set) compile() *compiled {
 	c := &compiled{
 		home:      strings.ToUpper(s.Currency.Code),
 		markers:   make(map[string]string),
+		markers2:  make(map[string]string),
 		roles:     make(map[string]role),
 		tiers:     make(map[string]int),
 		infoCont:  keys(s.InfoContains),
@@ -432,6 +434,9 @@ func (s *Set) compile() *compiled {
 	}
 	for k, v := range s.Currency.Markers {
 		c.markers[strings.ToUpper(normalize(k))] = strings.ToUpper(v)
+		if len(k) == 2 && isASCIILetter(k[0]) && isASCIILetter(k[1]) {
+			c.markers2[k] = strings.ToUpper(v)
+		}
 	}
 	var symbols []string
 	for m, code := range c.markers {

@@ -471,8 +471,9 @@ func (a *analysis) foreignCurrencies() []string {
 				e++
 			}
 			switch w := t[k:e]; {
-			case len(w) >= 3 && len(w) <= 4:
-				if code, ok := c.markers[strings.ToUpper(w)]; ok {
+			case len(w) >= 3 && len(w) <= 4 && w == strings.ToUpper(w):
+				// Codes in capitals only: "EUR", not the "Rub" of a dish.
+				if code, ok := c.markers[w]; ok {
 					note(code)
 				}
 			case len(w) == 2:

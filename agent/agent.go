@@ -143,9 +143,17 @@ func RunWith(ctx context.Context, cfg config.Config, logger *slog.Logger, opt Op
 	}
 	var lpdLn, statusLn net.Listener
 	if cfg.Intake.LPD != "" {
-		if lpdLn, err = listen("lpd", cfg.Intake.LPD); err != nil {
-			return err
+		lpdLn, err = net.Listen("tcp", cfg.Intake.LPD)
+		if fb, ok := lpdFallback(cfg.Intake.LPD, err); ok {
+			// Port 515 is privileged; a user run takes 1515, as the default does.
+			logger.Warn("agent: cannot bind the LPD port; using the user-run port", "addr", cfg.Intake.LPD, "fallback", fb, "err", err)
+			lpdLn, err = net.Listen("tcp", fb)
 		}
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("agent: lpd listener: %w", err)
+		}
+		lns = append(lns, lpdLn)
 		addrs.LPD = lpdLn.Addr().String()
 	}
 	if cfg.Status.Listen != "" {
@@ -223,6 +231,16 @@ func RunWith(ctx context.Context, cfg config.Config, logger *slog.Logger, opt Op
 	wg.Wait()
 	logger.Info("agent: stopped")
 	return firstErr
+}
+
+// lpdFallback returns host:1515 when binding addr (port 515) was refused
+// for lack of privilege.
+func lpdFallback(addr string, err error) (string, bool) {
+	host, port, serr := net.SplitHostPort(addr)
+	if err == nil || serr != nil || port != "515" || !errors.Is(err, os.ErrPermission) {
+		return "", false
+	}
+	return net.JoinHostPort(host, "1515"), true
 }
 
 func replyState(s string) drivers.PrinterState {

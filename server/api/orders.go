@@ -64,45 +64,40 @@ func (s *Server) qrRequest(ctx context.Context, dev store.Device, req *apiv1.QRR
 	}
 	now := s.now()
 
-	// 1. A retry of the same request returns the same order.
-	o, err := s.st.OrderByKey(ctx, dev.ID, req.JobID, req.ReceiptIndex)
-	switch {
-	case err == nil:
-		if o.AmountFen != req.AmountFen {
-			return frameError(re, apiv1.CodeBadRequest, false, "job %s receipt %d was already asked for with another amount", req.JobID, req.ReceiptIndex)
-		}
-		return s.answer(ctx, m, re, o, now)
-	case !errors.Is(err, store.ErrNotFound):
-		return s.unavailable(re, err)
-	}
-
-	// 2. A reprint of the same bill reuses its order.
 	day, err := m.BusinessDay(now)
 	if err != nil {
 		return s.unavailable(re, err)
 	}
-	var stale []store.Order
-	if req.OrderNo != "" {
-		bill, err := s.st.BillOrders(ctx, dev.ID, req.OrderNo, day)
-		if err != nil {
-			return s.unavailable(re, err)
+	key, bill, err := s.st.RequestOrders(ctx, dev.ID, req.JobID, req.ReceiptIndex, req.OrderNo, day)
+	if err != nil {
+		return s.unavailable(re, err)
+	}
+
+	// 1. A retry of the same request returns the same order.
+	if key != nil {
+		if key.AmountFen != req.AmountFen {
+			return frameError(re, apiv1.CodeBadRequest, false, "job %s receipt %d was already asked for with another amount", req.JobID, req.ReceiptIndex)
 		}
-		for _, b := range bill {
-			switch {
-			case b.AmountFen == req.AmountFen && b.State == store.StatePaid:
-				s.metrics.qrReused.Add(1)
-				return &apiv1.QRResponse{Re: re, OutTradeNo: b.OutTradeNo, State: apiv1.StatePaid, AmountFen: b.AmountFen}
-			case b.AmountFen == req.AmountFen && b.Open(now):
-				s.metrics.qrReused.Add(1)
-				return openResponse(re, b)
-			case b.AmountFen != req.AmountFen && b.State == store.StateOpen:
-				stale = append(stale, b)
-			}
+		return s.answer(ctx, m, re, *key, now)
+	}
+
+	// 2. A reprint of the same bill reuses its order.
+	var stale []store.Order
+	for _, b := range bill {
+		switch {
+		case b.AmountFen == req.AmountFen && b.State == store.StatePaid:
+			s.metrics.qrReused.Add(1)
+			return &apiv1.QRResponse{Re: re, OutTradeNo: b.OutTradeNo, State: apiv1.StatePaid, AmountFen: b.AmountFen}
+		case b.AmountFen == req.AmountFen && b.Open(now):
+			s.metrics.qrReused.Add(1)
+			return openResponse(re, b)
+		case b.AmountFen != req.AmountFen && b.State == store.StateOpen:
+			stale = append(stale, b)
 		}
 	}
 
 	// 3. A new order.
-	o = store.Order{
+	o := store.Order{
 		OutTradeNo: store.NewOutTradeNo(), MerchantID: m.ID, DeviceID: dev.ID, JobID: req.JobID,
 		ReceiptIndex: req.ReceiptIndex, Printer: req.Printer, OrderNo: req.OrderNo, AmountFen: req.AmountFen,
 		BusinessDay: day, Description: Description(m.Name, req.OrderNo), CreatedAt: now,

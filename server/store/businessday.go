@@ -2,8 +2,25 @@ package store
 
 import (
 	"fmt"
+	"sync"
 	"time"
 )
+
+// locations caches time.LoadLocation, which reads the zone database on
+// every call.
+var locations sync.Map // name -> *time.Location
+
+func loadLocation(name string) (*time.Location, error) {
+	if l, ok := locations.Load(name); ok {
+		return l.(*time.Location), nil
+	}
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	locations.Store(name, l)
+	return l, nil
+}
 
 // ParseDayStart reads a business-day cut-off "HH:MM" (00:00–23:59) as the
 // offset from midnight.
@@ -34,7 +51,7 @@ func BusinessDay(t time.Time, loc *time.Location, start time.Duration) string {
 // BusinessDay names the merchant's business day of t.
 func (m Merchant) BusinessDay(t time.Time) (string, error) {
 	m.applyDefaults()
-	loc, err := time.LoadLocation(m.Timezone)
+	loc, err := loadLocation(m.Timezone)
 	if err != nil {
 		return "", fmt.Errorf("store: merchant %s: timezone: %w", m.ID, err)
 	}

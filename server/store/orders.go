@@ -338,3 +338,39 @@ func (s *Store) OpenOrders(ctx context.Context, merchantID string, limit int) ([
 	}
 	return collectOrders(rows)
 }
+
+// RequestOrders answers the two questions of a qr.request in one query:
+// the order already minted for the idempotency key (nil when none), and
+// the device's orders for the bill orderNo in businessDay, newest first
+// (none when orderNo is empty).
+func (s *Store) RequestOrders(ctx context.Context, deviceID, jobID string, receiptIndex int, orderNo, businessDay string) (*Order, []Order, error) {
+	rows, err := s.query(ctx, s.q(`SELECT `+orderCols+`, CASE WHEN job_id = ? AND receipt_index = ? THEN 1 ELSE 0 END
+FROM orders WHERE device_id = ? AND ((job_id = ? AND receipt_index = ?) OR (order_no = ? AND order_no <> '' AND business_day = ?))
+ORDER BY created_at DESC, out_trade_no`), jobID, receiptIndex, deviceID, jobID, receiptIndex, orderNo, businessDay)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: orders for request %s/%d: %w", jobID, receiptIndex, err)
+	}
+	defer rows.Close()
+	var key *Order
+	var bill []Order
+	for rows.Next() {
+		var o Order
+		var created, expires, paid, closed, isKey int64
+		if err := rows.Scan(&o.OutTradeNo, &o.MerchantID, &o.DeviceID, &o.JobID, &o.ReceiptIndex, &o.Printer, &o.OrderNo, &o.AmountFen,
+			&o.BusinessDay, &o.Description, &o.CodeURL, &o.State, &created, &expires, &paid, &o.TransactionID, &closed, &o.CloseReason, &isKey); err != nil {
+			return nil, nil, fmt.Errorf("store: orders for request %s/%d: %w", jobID, receiptIndex, err)
+		}
+		o.CreatedAt, o.ExpiresAt, o.PaidAt, o.ClosedAt = fromMicros(created), fromMicros(expires), fromMicros(paid), fromMicros(closed)
+		if isKey == 1 {
+			k := o
+			key = &k
+		}
+		if orderNo != "" && o.OrderNo == orderNo && o.BusinessDay == businessDay {
+			bill = append(bill, o)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("store: orders for request %s/%d: %w", jobID, receiptIndex, err)
+	}
+	return key, bill, nil
+}

@@ -279,6 +279,22 @@ func testOrders(t *testing.T, s *store.Store, c *clock) {
 	if err != nil || len(bill) != 2 || bill[0].OutTradeNo != o2.OutTradeNo {
 		t.Fatalf("bill orders: %v %v", bill, err)
 	}
+	// RequestOrders: both answers in one query.
+	key, bill2, err := s.RequestOrders(ctx, d.ID, "JOB1", 0, "A1", o.BusinessDay)
+	if err != nil || key == nil || *key != o || len(bill2) != 2 || bill2[0].OutTradeNo != o2.OutTradeNo {
+		t.Fatalf("request orders: %v %v %v", key, bill2, err)
+	}
+	if key, bill2, _ := s.RequestOrders(ctx, d.ID, "JOBX", 0, "", o.BusinessDay); key != nil || len(bill2) != 0 {
+		t.Fatalf("no key, no bill: %v %v", key, bill2)
+	}
+	if key, bill2, _ := s.RequestOrders(ctx, d.ID, "JOB2", 0, "A1", "2026-11-27"); key == nil || key.OutTradeNo != o2.OutTradeNo || len(bill2) != 0 {
+		t.Fatalf("other day: %v %v", key, bill2)
+	}
+	d2, _ := mustDevice(t, s, "m1")
+	if key, bill2, _ := s.RequestOrders(ctx, d2.ID, "JOB1", 0, "A1", o.BusinessDay); key != nil || len(bill2) != 0 {
+		t.Fatalf("another device sees %v %v", key, bill2)
+	}
+
 	// Close: only an open order changes.
 	closed, err := s.CloseOrder(ctx, o.OutTradeNo, store.StateClosed, "amount changed")
 	if err != nil || closed.State != store.StateClosed || closed.CloseReason != "amount changed" || !closed.ClosedAt.Equal(c.now()) {

@@ -262,7 +262,7 @@ func TestQRNotConnectedFailsAtOnce(t *testing.T) {
 	if err := h.c.Cancel(context.Background(), "T1", "cash"); !errors.Is(err, ErrNotConnected) {
 		t.Fatalf("Cancel err = %v", err)
 	}
-	if d := time.Since(t0); d > 100*time.Millisecond {
+	if d := time.Since(t0); d > 250*time.Millisecond {
 		t.Errorf("took %v without a link", d)
 	}
 	if h.c.Ready() {
@@ -713,5 +713,47 @@ func TestStatusJSON(t *testing.T) {
 	}
 	if strings.Contains(string(b), "pw@") {
 		t.Errorf("password shown: %s", b)
+	}
+}
+
+func TestOrderPaidAckLostWithLinkAckedOnResend(t *testing.T) {
+	fs := newFakeServer(t)
+	cfg, logs := testConfig(t, fs, "")
+	var calls atomic.Int32
+	entered, release := make(chan struct{}), make(chan struct{})
+	cfg.OnPaid = func(p apiv1.OrderPaid) error {
+		calls.Add(1)
+		close(entered)
+		<-release
+		return nil
+	}
+	h := start(t, cfg, logs)
+	fc := fs.next(t)
+	waitReady(t, h.c)
+	fc.send(&apiv1.OrderPaid{ID: "D1", OutTradeNo: "T1", AmountFen: 100})
+	<-entered
+	fc.ws.Close() // the link goes while the paid slip prints
+	fc2 := fs.next(t)
+	waitReady(t, h.c)
+	close(release)
+	eventually(t, "OnPaid done", func() bool { return strings.Contains(logs.String(), `msg="order paid"`) })
+	// The server did not see an ack, so it sends the order again.
+	fc2.send(&apiv1.OrderPaid{ID: "D1", OutTradeNo: "T1", AmountFen: 100})
+	if a := recvAs[*apiv1.Ack](t, fc2); a.Re != "D1" {
+		t.Fatalf("ack re %q", a.Re)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("OnPaid called %d times", n)
+	}
+}
+
+func TestRunTwice(t *testing.T) {
+	cfg, logs := testConfig(t, nil, "")
+	h := start(t, cfg, logs)
+	eventually(t, "the first dial", func() bool { return h.c.Status().LastError != "" })
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := h.c.Run(ctx); err == nil {
+		t.Error("second Run accepted")
 	}
 }

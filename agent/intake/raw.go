@@ -32,8 +32,8 @@ func (r *Raw) Serve(ctx context.Context, ln net.Listener) error {
 	})
 }
 
-// maxPrefix bounds the status-only bytes held before a job starts; past it
-// the connection is taken to carry a job.
+// maxPrefix bounds the status-only bytes held before a job starts (they
+// become the job's first bytes when one follows).
 const maxPrefix = 64 << 10
 
 // rawConn is the state of one raw connection.
@@ -150,10 +150,12 @@ func (rc *rawConn) feed(b []byte, atEOF bool) {
 		i += n
 		if tok.Op == escpos.OpStatusQuery || tok.Op == escpos.OpRealtime {
 			if rc.w == nil {
-				rc.prefix = append(rc.prefix, tb...)
-				if len(rc.prefix) > maxPrefix {
-					rc.start(rc.pending[i:])
+				if len(rc.prefix)+len(tb) > maxPrefix {
+					// A connection that only polls, for hours: the polls
+					// belong to no job, so the oldest are let go.
+					rc.prefix = rc.prefix[:0]
 				}
+				rc.prefix = append(rc.prefix, tb...)
 			}
 			rc.answer(tb)
 			continue

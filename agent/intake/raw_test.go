@@ -108,6 +108,48 @@ func TestStatusOnlyConnectionsMakeNoJobs(t *testing.T) {
 	}
 }
 
+func TestLongPollingConnectionMakesNoJob(t *testing.T) {
+	in, sp := newIntake(t, Options{})
+	c, done := pipeRaw(in, "front")
+	asbOff := bytes.Repeat([]byte{0x1D, 'a', 0}, 30000) // 90 KB of status commands, no replies
+	if _, err := c.Write(asbOff); err != nil {
+		t.Fatal(err)
+	}
+	if got := query(t, c, dleEOT(1)); got != 0x16 {
+		t.Fatalf("DLE EOT 1 = %#x", got)
+	}
+	c.Close()
+	<-done
+	if n := len(sp.List(0)); n != 0 {
+		t.Fatalf("a polling connection made %d jobs", n)
+	}
+}
+
+func TestAutomaticStatusBack(t *testing.T) {
+	cache := &drivers.StatusCache{}
+	cache.Set(drivers.Status{State: drivers.StateOnline})
+	in, _ := newIntake(t, Options{Status: func(string) *drivers.StatusCache { return cache }})
+	c, done := pipeRaw(in, "front")
+	defer func() { c.Close(); <-done }()
+	block := func() []byte {
+		t.Helper()
+		b := make([]byte, 4)
+		c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		if _, err := io.ReadFull(c, b); err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	c.Write([]byte{0x1D, 'a', 0xFF})
+	if b := block(); !bytes.Equal(b, []byte{0x10, 0, 0, 0}) {
+		t.Fatalf("first ASB block % x", b)
+	}
+	cache.Set(drivers.Status{State: drivers.StatePaperOut})
+	if b := block(); !bytes.Equal(b, []byte{0x18, 0, 0x0C, 0}) {
+		t.Fatalf("ASB block after paper out % x", b)
+	}
+}
+
 func TestStatusRepliesFollowTheCache(t *testing.T) {
 	cache := &drivers.StatusCache{}
 	in, _ := newIntake(t, Options{Status: func(p string) *drivers.StatusCache {

@@ -567,6 +567,18 @@ const (
 	simpOnly = "总计额号单务费应实数点价钱鸡鱼饭汤厅馆们时间对发统业联证这个为与会乐电话杂货烧锅虾饼葱酱肠咸热冻谢临顾楼区门马车东华风"
 )
 
+// scripts maps the characters of tradOnly to 't' and of simpOnly to 's'.
+var scripts = func() map[rune]byte {
+	m := make(map[rune]byte, 2*len(tradOnly)/3)
+	for _, r := range tradOnly {
+		m[r] = 't'
+	}
+	for _, r := range simpOnly {
+		m[r] = 's'
+	}
+	return m
+}()
+
 // traditional reports a receipt written in traditional characters.
 func (a *analysis) traditional() bool {
 	t, s := 0, 0
@@ -575,9 +587,10 @@ func (a *analysis) traditional() bool {
 			if r < 0x4E00 {
 				continue
 			}
-			if strings.ContainsRune(tradOnly, r) {
+			switch scripts[r] {
+			case 't':
 				t++
-			} else if strings.ContainsRune(simpOnly, r) {
+			case 's':
 				s++
 			}
 		}

@@ -22,7 +22,6 @@ import (
 	"printpay.dev/printpay/server/api"
 	"printpay.dev/printpay/server/apiv1"
 	"printpay.dev/printpay/server/store"
-	"printpay.dev/printpay/server/store/storetest"
 )
 
 // TestIdleConnections opens PRINTPAY_IDLE_CONNS idle agent websockets
@@ -42,7 +41,7 @@ func TestIdleConnections(t *testing.T) {
 	}
 	raiseFileLimit(t, uint64(n)+64)
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperNode$")
+	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "PRINTPAY_HELPER_NODE="+dir, "PRINTPAY_HELPER_DEVICES="+strconv.Itoa(n))
 	cmd.Stderr = os.Stderr
 	stdin, _ := cmd.StdinPipe()
@@ -105,43 +104,49 @@ func TestIdleConnections(t *testing.T) {
 		n, took.Round(time.Millisecond), rss0, rss1, float64(rss1-rss0)/float64(n))
 }
 
-// TestHelperNode is the child process of TestIdleConnections.
-func TestHelperNode(t *testing.T) {
-	dir := os.Getenv("PRINTPAY_HELPER_NODE")
-	if dir == "" {
-		t.Skip("child process of TestIdleConnections")
+// helperNode is the child process of TestIdleConnections (see TestMain):
+// a node on SQLite in dir with n enrolled devices, their tokens in
+// dir/tokens, serving until stdin closes.
+func helperNode(dir string, n int) error {
+	if err := setFileLimit(uint64(n) + 64); err != nil {
+		return err
 	}
-	n, _ := strconv.Atoi(os.Getenv("PRINTPAY_HELPER_DEVICES"))
-	raiseFileLimit(t, uint64(n)+64)
 	ctx := context.Background()
-	st := storetest.Open(t, "sqlite:"+filepath.Join(dir, "node.db"))
+	st, err := store.Open(ctx, "sqlite:"+filepath.Join(dir, "node.db"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		return err
+	}
 	m, err := st.PutMerchant(ctx, store.Merchant{ID: "m1", Name: "Idle"})
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	var tokens strings.Builder
 	for range n {
 		code, _, err := st.NewPairingCode(ctx, m.ID)
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
 		_, tok, err := st.Enroll(ctx, code, "helper", "idle", "bench")
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
 		tokens.WriteString(tok + "\n")
 	}
 	if err := os.WriteFile(filepath.Join(dir, "tokens"), []byte(tokens.String()), 0o600); err != nil {
-		t.Fatal(err)
+		return err
 	}
 	srv, err := api.New(api.Options{Store: st, PingInterval: time.Hour})
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	srv.AddMerchant(m, newFakePay(), nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	sctx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
@@ -149,23 +154,30 @@ func TestHelperNode(t *testing.T) {
 	fmt.Println("ADDR " + ln.Addr().String())
 	bufio.NewReader(os.Stdin).ReadString('\n') // until the parent closes stdin
 	cancel()
-	<-done
+	return <-done
 }
 
 // raiseFileLimit lifts the soft file limit to the hard one and fails when
 // that is below want. (Raising the hard limit needs CAP_SYS_RESOURCE.)
 func raiseFileLimit(t *testing.T, want uint64) {
+	if err := setFileLimit(want); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func setFileLimit(want uint64) error {
 	var rl syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
-		t.Fatal(err)
+		return err
 	}
 	rl.Cur = rl.Max
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
-		t.Fatal(err)
+		return err
 	}
 	if rl.Cur < want {
-		t.Fatalf("file limit %d, need %d: raise the hard limit (ulimit -Hn) or ask for fewer connections", rl.Cur, want)
+		return fmt.Errorf("file limit %d, need %d: raise the hard limit (ulimit -Hn) or ask for fewer connections", rl.Cur, want)
 	}
+	return nil
 }
 
 func vmRSS(t *testing.T, pid int) int64 {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -147,7 +146,7 @@ func TestScaleOutProcesses(t *testing.T) {
 // again) and waits until it answers /healthz.
 func startChild(t *testing.T, cfg, addr string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperServe$")
+	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "PRINTPAY_HELPER_SERVE="+cfg)
 	stdin, _ := cmd.StdinPipe()
 	var logs lockedBuffer
@@ -174,22 +173,5 @@ func startChild(t *testing.T, cfg, addr string) {
 			t.Fatalf("node %s did not start:\n%s", addr, logs.String())
 		}
 		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// TestHelperServe is the child process of startChild: it serves until its
-// stdin closes.
-func TestHelperServe(t *testing.T) {
-	cfg := os.Getenv("PRINTPAY_HELPER_SERVE")
-	if cfg == "" {
-		t.Skip("child process of TestScaleOutProcesses")
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		bufio.NewReader(os.Stdin).ReadString('\n')
-		cancel()
-	}()
-	if code := dispatch(ctx, stdio{strings.NewReader(""), os.Stderr, os.Stderr}, []string{"serve", "--config", cfg}); code != 0 {
-		t.Fatalf("serve exited %d", code)
 	}
 }

@@ -144,13 +144,10 @@ func (s *Server) AddWechatMerchant(ctx context.Context, m store.Merchant, cfg we
 func (s *Server) NotifyURL(merchantID string) string {
 	base := s.opt.PublicURL
 	if base == "" {
-		base = "http://" + DefaultListenHint
+		base = "http://127.0.0.1:9280" // the default listener; set PublicURL for anything real
 	}
 	return base + "/v1/wechatpay/notify/" + merchantID
 }
-
-// DefaultListenHint is used in notify URLs when no public URL is set.
-const DefaultListenHint = "127.0.0.1:9280"
 
 func (s *Server) merchant(id string) *merchant {
 	s.mu.RLock()

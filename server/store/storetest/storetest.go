@@ -1,6 +1,3 @@
-// Package storetest opens throw-away stores for tests: a SQLite file in a
-// temporary directory, or a PostgreSQL schema of its own (at
-// testenv.Postgres) that is dropped when the test ends. Both come migrated.
 package storetest
 
 import (

@@ -167,3 +167,23 @@ func TestReadmeExample(t *testing.T) {
 		}
 	}
 }
+
+// A Set is used by every printer's worker at once.
+func TestConcurrentDecide(t *testing.T) {
+	m := Default().Merge(&Set{Version: "m"})
+	done := make(chan Decision, 8)
+	for i := 0; i < 8; i++ {
+		go func() {
+			s := Default()
+			if i%2 == 1 {
+				s = m
+			}
+			done <- s.Decide([]string{"单号: 7", "合计 12.00"})
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if d := <-done; !d.Payable || d.AmountFen != 1200 {
+			t.Errorf("%+v", d)
+		}
+	}
+}

@@ -50,7 +50,12 @@ func (f *serverFlags) load() (config.Config, error) {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return cfg, err
 		}
-		cfg.Database = "sqlite:" + filepath.Join(dir, "printpay-server.db")
+		path := filepath.Join(dir, "printpay-server.db")
+		// Owner-only from the start: SQLite would create it world-readable.
+		if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
+			f.Close()
+		}
+		cfg.Database = "sqlite:" + path
 	}
 	return cfg, nil
 }

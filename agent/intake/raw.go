@@ -276,23 +276,21 @@ func (rc *rawConn) answer(cmd []byte) {
 	rc.queries++
 	st := rc.in.status(rc.r.printer)
 	reply, asb, on := statusReply(cmd, st)
+	startWatch := false
 	if asb {
 		rc.wmu.Lock()
 		rc.asbOn = on
-		startWatch := on && !rc.asbGo
-		if startWatch {
-			rc.asbGo = true
-		}
+		startWatch = on && !rc.asbGo
+		rc.asbGo = rc.asbGo || on
 		rc.wmu.Unlock()
-		if startWatch {
-			go rc.watchASB()
-		}
 	}
-	if reply == nil {
-		return
+	if reply != nil {
+		rc.in.queries.Add(1)
+		rc.send(reply)
 	}
-	rc.in.queries.Add(1)
-	rc.send(reply)
+	if startWatch {
+		go rc.watchASB(reply)
+	}
 }
 
 func (rc *rawConn) send(b []byte) {
@@ -305,29 +303,26 @@ func (rc *rawConn) send(b []byte) {
 }
 
 // watchASB sends an Automatic Status Back block at each status change
-// while ASB is on, until the connection ends.
-func (rc *rawConn) watchASB() {
+// while ASB is on, until the connection ends. last is the block already
+// sent when ASB was turned on.
+func (rc *rawConn) watchASB(last []byte) {
 	cache := rc.in.cache(rc.r.printer)
 	if cache == nil {
 		return
 	}
-	last := asbBlock(rc.in.status(rc.r.printer))
 	for {
-		select {
-		case <-cache.Changed():
-		case <-rc.asbCtx.Done():
-			return
-		}
+		ch := cache.Changed() // before reading the status, so no change is missed
 		rc.wmu.Lock()
 		on := rc.asbOn
 		rc.wmu.Unlock()
-		if !on {
-			continue
-		}
-		b := asbBlock(rc.in.status(rc.r.printer))
-		if string(b) != string(last) {
+		if b := asbBlock(rc.in.status(rc.r.printer)); on && string(b) != string(last) {
 			last = b
 			rc.send(b)
+		}
+		select {
+		case <-ch:
+		case <-rc.asbCtx.Done():
+			return
 		}
 	}
 }

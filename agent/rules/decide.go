@@ -161,6 +161,11 @@ func (c *compiled) roleOfDepth(k string, depth int) (role, int) {
 			return roleInfo, 0
 		}
 	}
+	for _, rw := range c.contains {
+		if containsAny(k, rw.words) != "" {
+			return rw.r, 0
+		}
+	}
 	// "支付宝(扫码)", "服务费(10": drop a trailing bracket group.
 	if i := strings.LastIndexAny(k, "(["); i > 0 {
 		return c.roleOfDepth(strings.TrimFunc(k[:i], isDecor), depth+1)

@@ -69,6 +69,7 @@
 //	  "subtotal": ["小计", "原价合计", "Subtotal"],
 //	  "discount": ["优惠", "折扣", "会员折扣", "抹零", "Discount"],
 //	  "discount_total": ["优惠合计"],
+//	  "discount_contains": ["discount", "优惠", "折扣"],
 //	  "tax": ["税额", "Tax", "VAT"],
 //	  "fee": ["打包费", "服务费", "茶位费", "餐位费", "Service"],
 //	  "info": ["桌号", "人数", "积分", "会员价", "件数"],
@@ -96,6 +97,8 @@
 // What each key means:
 //   - amount_due: tiers of amount-due labels, by precedence.
 //   - subtotal, discount, discount_total, tax, fee: the cross-check's terms;
+//     discount_contains, tax_contains and fee_contains give the role to any
+//     label containing the word ("Member Discount", "包间服务费");
 //     labels ending in a category_suffix that are not listed anywhere
 //     ("热菜小计", "酒水合计") are per-category sums and ignored.
 //   - info: labels whose numbers are never amounts or items (decoys);

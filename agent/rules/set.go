@@ -26,18 +26,23 @@ type Set struct {
 	Currency Currency `json:"currency"`
 	// AmountDue lists the amount-due labels by precedence: the first tier
 	// with a match decides.
-	AmountDue      []Tier   `json:"amount_due"`
-	Subtotal       []string `json:"subtotal,omitempty"`
-	Discount       []string `json:"discount,omitempty"`
-	DiscountTotal  []string `json:"discount_total,omitempty"`
-	Tax            []string `json:"tax,omitempty"`
-	Fee            []string `json:"fee,omitempty"`
-	Info           []string `json:"info,omitempty"`
-	InfoContains   []string `json:"info_contains,omitempty"`
-	CategorySuffix []string `json:"category_suffix,omitempty"`
-	OrderNo        []string `json:"order_no,omitempty"`
-	OrderNoWeak    []string `json:"order_no_weak,omitempty"`
-	OrderDecoys    []string `json:"order_decoys,omitempty"`
+	AmountDue []Tier   `json:"amount_due"`
+	Subtotal  []string `json:"subtotal,omitempty"`
+	Discount  []string `json:"discount,omitempty"`
+	// DiscountContains, TaxContains, FeeContains: a label containing one of
+	// these words, listed nowhere else, has that role ("Member Discount").
+	DiscountContains []string `json:"discount_contains,omitempty"`
+	TaxContains      []string `json:"tax_contains,omitempty"`
+	FeeContains      []string `json:"fee_contains,omitempty"`
+	DiscountTotal    []string `json:"discount_total,omitempty"`
+	Tax              []string `json:"tax,omitempty"`
+	Fee              []string `json:"fee,omitempty"`
+	Info             []string `json:"info,omitempty"`
+	InfoContains     []string `json:"info_contains,omitempty"`
+	CategorySuffix   []string `json:"category_suffix,omitempty"`
+	OrderNo          []string `json:"order_no,omitempty"`
+	OrderNoWeak      []string `json:"order_no_weak,omitempty"`
+	OrderDecoys      []string `json:"order_decoys,omitempty"`
 	// OrderSuffix: a label ending so (销售单号) is an order label too,
 	// unless it contains one of OrderSuffixExcept (原单号, 退款单号).
 	OrderSuffix       []string `json:"order_suffix,omitempty"`
@@ -190,6 +195,9 @@ func (s *Set) Merge(over *Set) *Set {
 	}
 	m.Subtotal = union(m.Subtotal, over.Subtotal)
 	m.Discount = union(m.Discount, over.Discount)
+	m.DiscountContains = union(m.DiscountContains, over.DiscountContains)
+	m.TaxContains = union(m.TaxContains, over.TaxContains)
+	m.FeeContains = union(m.FeeContains, over.FeeContains)
 	m.DiscountTotal = union(m.DiscountTotal, over.DiscountTotal)
 	m.Tax = union(m.Tax, over.Tax)
 	m.Fee = union(m.Fee, over.Fee)
@@ -301,6 +309,7 @@ func (s *Set) remove(labels []string) {
 		s.AmountDue[i].Labels = f(s.AmountDue[i].Labels)
 	}
 	s.Subtotal, s.Discount, s.DiscountTotal = f(s.Subtotal), f(s.Discount), f(s.DiscountTotal)
+	s.DiscountContains, s.TaxContains, s.FeeContains = f(s.DiscountContains), f(s.TaxContains), f(s.FeeContains)
 	s.Tax, s.Fee, s.Info, s.InfoContains = f(s.Tax), f(s.Fee), f(s.Info), f(s.InfoContains)
 	s.CategorySuffix, s.OrderNo, s.OrderNoWeak, s.OrderDecoys = f(s.CategorySuffix), f(s.OrderNo), f(s.OrderNoWeak), f(s.OrderDecoys)
 	s.OrderSuffix, s.OrderSuffixExcept = f(s.OrderSuffix), f(s.OrderSuffixExcept)
@@ -346,6 +355,12 @@ const (
 	roleCategory
 )
 
+// roleWords: a label containing one of words has role r.
+type roleWords struct {
+	r     role
+	words []string
+}
+
 // compiled is a Set prepared for lookups.
 type compiled struct {
 	home      string
@@ -355,6 +370,7 @@ type compiled struct {
 	tiers     map[string]int
 	onlyNoTnd []bool
 	infoCont  []string
+	contains  []roleWords // discount, tax, fee by contained word
 	catSuffix []string
 	order     map[string]bool
 	orderWeak map[string]bool
@@ -411,12 +427,17 @@ func (s *Set) compiled() *compiled {
 
 func (s *Set) compile() *compiled {
 	c := &compiled{
-		home:      strings.ToUpper(s.Currency.Code),
-		markers:   make(map[string]string),
-		markers2:  make(map[string]string),
-		roles:     make(map[string]role),
-		tiers:     make(map[string]int),
-		infoCont:  keys(s.InfoContains),
+		home:     strings.ToUpper(s.Currency.Code),
+		markers:  make(map[string]string),
+		markers2: make(map[string]string),
+		roles:    make(map[string]role),
+		tiers:    make(map[string]int),
+		infoCont: keys(s.InfoContains),
+		contains: []roleWords{
+			{roleDiscount, keys(s.DiscountContains)},
+			{roleTax, keys(s.TaxContains)},
+			{roleFee, keys(s.FeeContains)},
+		},
 		catSuffix: keys(s.CategorySuffix),
 		order:     set(s.OrderNo),
 		orderWeak: set(s.OrderNoWeak),

@@ -40,6 +40,7 @@ const docExample = `{
   "subtotal": ["小计", "原价合计", "Subtotal"],
   "discount": ["优惠", "折扣", "会员折扣", "抹零", "Discount"],
   "discount_total": ["优惠合计"],
+  "discount_contains": ["discount", "优惠", "折扣"],
   "tax": ["税额", "Tax", "VAT"],
   "fee": ["打包费", "服务费", "茶位费", "餐位费", "Service"],
   "info": ["桌号", "人数", "积分", "会员价", "件数"],

@@ -48,6 +48,7 @@ type rawConn struct {
 	asbOn  bool
 	asbGo  bool
 	asbCtx context.Context
+	asbWG  sync.WaitGroup
 
 	pending  []byte // bytes not yet tokenized (a command still arriving)
 	prefix   []byte // status-only bytes before the job starts
@@ -69,6 +70,9 @@ func (r *Raw) ServeConn(ctx context.Context, c net.Conn) {
 	rc := &rawConn{r: r, in: r.in, c: c, peer: c.RemoteAddr().String(), asbCtx: ctx}
 	rc.log = r.in.log.With("proto", "raw", "peer", rc.peer, "printer", r.printer)
 	rc.run(ctx)
+	cancel()
+	c.Close()
+	rc.asbWG.Wait()
 }
 
 func (rc *rawConn) run(ctx context.Context) {
@@ -289,7 +293,11 @@ func (rc *rawConn) answer(cmd []byte) {
 		rc.send(reply)
 	}
 	if startWatch {
-		go rc.watchASB(reply)
+		rc.asbWG.Add(1)
+		go func() {
+			defer rc.asbWG.Done()
+			rc.watchASB(reply)
+		}()
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -116,8 +117,8 @@ type Client struct {
 	welcomed     chan struct{} // closed at the first welcome
 
 	paidMu    sync.Mutex
-	paid      map[string]bool // out_trade_no -> true done (acked), false in progress
-	paidOrder []string        // done entries, oldest first
+	paid      map[string]*paidState // by out_trade_no
+	paidOrder []string              // done entries, oldest first
 
 	handlers sync.WaitGroup // OnPaid goroutines
 }
@@ -170,7 +171,7 @@ func New(cfg Config) (*Client, error) {
 		shown: u.Redacted(),
 		kick:  make(chan struct{}, 1),
 		since: time.Now(),
-		paid:  map[string]bool{},
+		paid:  map[string]*paidState{},
 
 		welcomed: make(chan struct{}),
 	}
@@ -549,22 +550,32 @@ func (c *Client) Cancel(ctx context.Context, outTradeNo, reason string) error {
 	return nil
 }
 
+// paidState is what the client knows of one out_trade_no.
+type paidState struct {
+	done    bool     // OnPaid succeeded: repeats are acked at once
+	waiting []string // frame ids that arrived while OnPaid ran, acked when it ends
+}
+
 // onPaid runs OnPaid once per out_trade_no and acks after it succeeded.
 // A repeat of an order already handled is acked again (the first ack may
-// have been lost); a repeat while OnPaid still runs is left to that run.
+// have been lost); a repeat while OnPaid still runs is acked when it ends.
 func (c *Client) onPaid(s *session, m *apiv1.OrderPaid) {
 	if m.OutTradeNo == "" {
 		s.reply(&apiv1.Error{Re: m.ID, Code: apiv1.CodeBadRequest, Message: "order.paid without out_trade_no"})
 		return
 	}
 	c.paidMu.Lock()
-	done, seen := c.paid[m.OutTradeNo]
-	if !seen {
-		c.paid[m.OutTradeNo] = false
+	st, seen := c.paid[m.OutTradeNo]
+	done := seen && st.done
+	switch {
+	case !seen:
+		c.paid[m.OutTradeNo] = &paidState{}
+	case !done:
+		st.waiting = append(st.waiting, m.ID)
 	}
 	c.paidMu.Unlock()
 	switch {
-	case seen && done:
+	case done:
 		c.log.Debug("order.paid repeated; acked again", "out_trade_no", m.OutTradeNo)
 		s.reply(&apiv1.Ack{Re: m.ID})
 		return
@@ -575,27 +586,39 @@ func (c *Client) onPaid(s *session, m *apiv1.OrderPaid) {
 	c.handlers.Add(1)
 	go func() {
 		defer c.handlers.Done()
+		var err error
 		if c.cfg.OnPaid != nil {
-			if err := c.cfg.OnPaid(paid); err != nil {
-				c.paidMu.Lock()
-				delete(c.paid, paid.OutTradeNo)
-				c.paidMu.Unlock()
-				c.log.Warn("order paid but not handled; the server will send it again", "out_trade_no", paid.OutTradeNo, "err", err)
-				return
-			}
+			err = c.cfg.OnPaid(paid)
 		}
 		c.paidMu.Lock()
-		c.paid[paid.OutTradeNo] = true
-		c.paidOrder = append(c.paidOrder, paid.OutTradeNo)
-		if len(c.paidOrder) > paidHistory {
-			delete(c.paid, c.paidOrder[0])
-			c.paidOrder = c.paidOrder[1:]
+		st := c.paid[paid.OutTradeNo]
+		ids := append([]string{paid.ID}, st.waiting...)
+		st.waiting = nil
+		if err != nil {
+			delete(c.paid, paid.OutTradeNo)
+		} else {
+			st.done = true
+			c.paidOrder = append(c.paidOrder, paid.OutTradeNo)
+			if len(c.paidOrder) > paidHistory {
+				delete(c.paid, c.paidOrder[0])
+				c.paidOrder = c.paidOrder[1:]
+			}
 		}
 		c.paidMu.Unlock()
+		if err != nil {
+			c.log.Warn("order paid but not handled; the server will send it again", "out_trade_no", paid.OutTradeNo, "err", err)
+			return
+		}
 		c.log.Info("order paid", "out_trade_no", paid.OutTradeNo, "amount_fen", paid.AmountFen)
-		// Ack on the connection it came on; if that one is gone, the
-		// server sends it again on the next and the repeat is acked.
-		s.reply(&apiv1.Ack{Re: paid.ID})
+		// Ack on the connection that is up now: the one it came on may
+		// be gone. With none, the server sends it again later and the
+		// repeat is acked then.
+		if cur := c.current(); cur != nil {
+			s = cur
+		}
+		for _, id := range slices.Compact(ids) {
+			s.reply(&apiv1.Ack{Re: id})
+		}
 	}()
 }
 

@@ -296,10 +296,13 @@ func (c *conn) reader() {
 			continue
 		}
 		if !c.limit.allow(time.Now()) {
-			c.s.metrics.rateLimited.Add(1)
-			env := envelope(data)
-			c.reply(frameError(env.ID, apiv1.CodeRateLimited, true, "too many frames from this device; slow down"))
-			continue
+			// Acks always pass: refusing one would only make the server
+			// send its order.paid again.
+			if env := envelope(data); env.Type != apiv1.TypeAck {
+				c.s.metrics.rateLimited.Add(1)
+				c.reply(frameError(env.ID, apiv1.CodeRateLimited, true, "too many frames from this device; slow down"))
+				continue
+			}
 		}
 		m, err := apiv1.Decode(data)
 		if err != nil {

@@ -632,3 +632,31 @@ func TestReprintWindow(t *testing.T) {
 	// A retry of the expired order's own request says so.
 	mustErr(t, a.request(qr("J3", 0, "B1", 100)), apiv1.CodeNotFound)
 }
+
+// TestAckNotRateLimited: a device over its frame budget still gets its acks
+// through, so a paid order is not sent to it again.
+func TestAckNotRateLimited(t *testing.T) {
+	n := startNode(t, nodeOpts{rate: 0.001, burst: 3})
+	pay := newFakePay()
+	n.addFake(t, "m1", pay, 0)
+	er, _ := n.enroll(t, "m1")
+	a := connect(t, n.url, er.Token) // hello: 1 token
+	r := mustQR(t, a.request(qr("J", 0, "A", 100)))
+	pay.pay(r.OutTradeNo)
+	a.send(&apiv1.QRCancel{ID: "C", OutTradeNo: r.OutTradeNo}) // the budget is spent now
+	var p *apiv1.OrderPaid
+	for range 2 {
+		if m, ok := a.recv().(*apiv1.OrderPaid); ok {
+			p = m
+		}
+	}
+	if p == nil {
+		t.Fatal("no order.paid")
+	}
+	mustErr(t, a.request(&apiv1.ReceiptUpload{ID: "U", JobID: "J"}), apiv1.CodeRateLimited)
+	a.send(&apiv1.Ack{Re: p.ID})
+	eventually(t, "ack stored", func() bool {
+		l, _ := n.st.PendingDeliveries(context.Background(), er.DeviceID)
+		return len(l) == 0
+	})
+}

@@ -365,14 +365,20 @@ func (a *analysis) signals() (string, bool) {
 					}
 					// "余额支付 68.00" is a payment although 余额 marks
 					// balances; "待支付 68.00" is the amount due.
-					if p.role != roleDue && hasSuffixAny(p.label, sg.LabelSuffixes) {
+					label, mask, r := p.label, p.mask, p.role
+					if label == "" {
+						// "VISA ****1234 68.00": the line's first label.
+						q := ln.pairs[0]
+						label, mask, r = q.label, q.mask, q.role
+					}
+					if r != roleDue && hasSuffixAny(label, sg.LabelSuffixes) {
 						hit, byLabel = true, true
 						break
 					}
-					if p.role == roleInfo {
+					if r == roleInfo {
 						continue
 					}
-					if sg.labels.find(p.label, p.mask) != "" {
+					if sg.labels.find(label, mask) != "" {
 						hit, byLabel = true, true
 						break
 					}

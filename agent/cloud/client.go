@@ -309,10 +309,17 @@ func (c *Client) Run(ctx context.Context) error {
 			err = ErrDisconnected
 		}
 		c.mu.Lock()
+		repeat := c.lastErr == err.Error()
 		c.lastErr = err.Error()
 		c.mu.Unlock()
 		d := jitter(backoff)
-		c.log.Warn("server link down; reconnecting", "err", err, "in", d.Round(time.Millisecond))
+		// The same failure again (a long outage) is logged at debug
+		// level only, so an offline till does not fill its log.
+		level := slog.LevelWarn
+		if repeat {
+			level = slog.LevelDebug
+		}
+		c.log.Log(ctx, level, "server link down; reconnecting", "err", err, "in", d.Round(time.Millisecond))
 		t := time.NewTimer(d)
 		select {
 		case <-ctx.Done():

@@ -255,6 +255,9 @@ func Parse(name string, data []byte) (Config, error) {
 		c.str(&p.QRCopies, fp.QRCopies, "printer", "qr_copies")
 		c.str(&p.Encoding, fp.Encoding, "printer", "encoding")
 		c.str(&p.Raw, fp.Raw, "printer", "raw")
+		if p.Driver == "file" && p.Device != "" && !filepath.IsAbs(p.Device) {
+			p.Device = filepath.Join(filepath.Dir(name), p.Device) // a preview folder next to the file
+		}
 		cfg.Printers = append(cfg.Printers, p)
 	}
 	c.idx = -1

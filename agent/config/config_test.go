@@ -63,7 +63,10 @@ func TestRelativePathsAndRouting(t *testing.T) {
 	if want := filepath.Join("../../testdata/config", "spool"); cfg.Spool.Dir != want {
 		t.Errorf("spool dir %q, want %q", cfg.Spool.Dir, want)
 	}
-	if len(cfg.Printers) != 2 || cfg.Printers[1].Raw != "127.0.0.1:9101" || cfg.Printers[1].Line != 14 {
+	if want := filepath.Join("../../testdata/config", "preview"); cfg.Printers[0].Device != want {
+		t.Errorf("file printer folder %q, want %q", cfg.Printers[0].Device, want)
+	}
+	if len(cfg.Printers) != 2 || cfg.Printers[1].Raw != "127.0.0.1:9101" || cfg.Printers[1].Line != 14 || cfg.Printers[1].Device != "192.168.1.50:9100" {
 		t.Errorf("printers = %+v", cfg.Printers)
 	}
 }

@@ -4,7 +4,9 @@
 // Load reads a file and returns line-accurate errors ("FILE:LINE: msg"),
 // unknown keys included; Validate checks a Config built in code the same
 // way. Durations are strings ("1500ms", "168h"), sizes strings with a unit
-// ("32MiB", "200MiB"; plain integers are bytes). Program-data paths (the
+// ("32MiB", "200MiB"; plain integers are bytes). Relative paths in a file
+// (the spool, log, token and password files, a file printer's folder) are
+// taken relative to the file's directory. Program-data paths (the
 // spool, the token and the log) default per operating system: on Linux
 // /var/lib/printpay for a service run as root and the user's configuration
 // directory otherwise; on Windows ProgramData\printpay. A run that is not a

@@ -78,7 +78,7 @@ func (s *Set) Decide(lines []string) Decision {
 	for i := range a.lines {
 		for k := range a.lines[i].pairs {
 			p := &a.lines[i].pairs[k]
-			p.role, p.tier = c.roleOf(p.label)
+			p.role, p.tier = c.roleOf(p.label, p.raw)
 			p.mask = runeMask(p.label)
 		}
 	}
@@ -139,11 +139,13 @@ func (s *Set) Decide(lines []string) Decision {
 
 // roleOf says what a compact label means, and the tier of an amount-due
 // label.
-func (c *compiled) roleOf(k string) (role, int) {
-	return c.roleOfDepth(k, 0)
+func (c *compiled) roleOf(k, raw string) (role, int) {
+	return c.roleOfDepth(k, raw, 0)
 }
 
-func (c *compiled) roleOfDepth(k string, depth int) (role, int) {
+// raw is the label as printed, for whole-word matching of ASCII words; the
+// compact k stands in for it when a part of a label is looked up.
+func (c *compiled) roleOfDepth(k, raw string, depth int) (role, int) {
 	if k == "" || depth > 3 {
 		return roleNone, 0
 	}
@@ -156,24 +158,26 @@ func (c *compiled) roleOfDepth(k string, depth int) (role, int) {
 	if r, ok := c.roles[k]; ok {
 		return r, 0
 	}
-	for _, ic := range c.infoCont {
-		if strings.Contains(k, ic) {
-			return roleInfo, 0
-		}
+	if raw == "" {
+		raw = k
+	}
+	km := runeMask(k)
+	if c.infoCont.find(k, km, raw) != "" {
+		return roleInfo, 0
 	}
 	for _, rw := range c.contains {
-		if containsAny(k, rw.words) != "" {
+		if rw.words.find(k, km, raw) != "" {
 			return rw.r, 0
 		}
 	}
 	// "支付宝(扫码)", "服务费(10": drop a trailing bracket group.
 	if i := strings.LastIndexAny(k, "(["); i > 0 {
-		return c.roleOfDepth(strings.TrimFunc(k[:i], isDecor), depth+1)
+		return c.roleOfDepth(strings.TrimFunc(k[:i], isDecor), "", depth+1)
 	}
 	// Bilingual labels: "grandtotal总数", "总计total".
 	if x, y, ok := splitScript(k); ok {
-		rx, tx := c.roleOfDepth(x, depth+1)
-		ry, ty := c.roleOfDepth(y, depth+1)
+		rx, tx := c.roleOfDepth(x, "", depth+1)
+		ry, ty := c.roleOfDepth(y, "", depth+1)
 		if rx == ry && rx != roleNone {
 			return rx, min(tx, ty)
 		}
@@ -216,7 +220,7 @@ func (a *analysis) labelsOnNextLine() {
 			continue
 		}
 		k := compactLabel(ln.text)
-		if r, _ := a.c.roleOf(k); r == roleNone || r == roleInfo || r == roleCategory {
+		if r, _ := a.c.roleOf(k, ln.text); r == roleNone || r == roleInfo || r == roleCategory {
 			continue
 		}
 		next := &a.lines[i+1]
@@ -275,6 +279,32 @@ func containsAny(s string, list []string) string {
 	return ""
 }
 
+// methodLine: the line opens with the payment-method label m ("支付方式:
+// 现金", "Payment: Cash"), as whole words for an ASCII label ("Payments
+// accepted: Visa" is a footer).
+func methodLine(ln *line, m string) bool {
+	if !strings.HasPrefix(ln.compact, m) {
+		return false
+	}
+	if !isASCII(m) {
+		return true
+	}
+	t := strings.TrimLeftFunc(ln.text, isDecor)
+	rest := m
+	for rest != "" {
+		i := 0
+		for i < len(t) && isAlnum(t[i]) {
+			i++
+		}
+		if i == 0 || i > len(rest) || !strings.EqualFold(t[:i], rest[:i]) {
+			return false
+		}
+		rest = rest[i:]
+		t = strings.TrimLeftFunc(t[i:], isDecor)
+	}
+	return true
+}
+
 func hasSuffixAny(s string, list []string) bool {
 	for _, l := range list {
 		if strings.HasSuffix(s, l) {
@@ -302,7 +332,7 @@ func (a *analysis) signals() (string, bool) {
 	// further away: a receipt saying both "PAID" and "待支付" is a conflict.
 	keepAt := make([]bool, len(a.lines)+1)
 	for i := range a.lines {
-		keepAt[i] = c.keep.find(a.lines[i].compact, a.lines[i].mask) != ""
+		keepAt[i] = c.keep.find(a.lines[i].compact, a.lines[i].mask, a.lines[i].text) != ""
 	}
 	kept := func(i int) bool { return keepAt[i] || keepAt[i+1] }
 	hasChange := false
@@ -321,8 +351,8 @@ func (a *analysis) signals() (string, bool) {
 				continue
 			}
 			for _, r := range c.received {
-				if strings.HasPrefix(p.label, r) && (hasChange || c.payTypes.find(ln.compact, ln.mask) != "" ||
-					i+1 < len(a.lines) && a.lines[i+1].money == 0 && c.payTypes.find(a.lines[i+1].compact, a.lines[i+1].mask) != "") {
+				if strings.HasPrefix(p.label, r) && (hasChange || c.payTypes.find(ln.compact, ln.mask, ln.text) != "" ||
+					i+1 < len(a.lines) && a.lines[i+1].money == 0 && c.payTypes.find(a.lines[i+1].compact, a.lines[i+1].mask, a.lines[i+1].text) != "") {
 					tendered = "paid: tender line " + quote(ln.text)
 				}
 			}
@@ -332,7 +362,7 @@ func (a *analysis) signals() (string, bool) {
 		}
 		if !kept(i) {
 			for _, m := range c.methods {
-				if strings.HasPrefix(ln.compact, m) && c.payTypes.find(ln.compact[len(m):], ln.mask) != "" {
+				if methodLine(ln, m) && c.payTypes.find(ln.compact[len(m):], ln.mask, ln.text) != "" {
 					tendered = "already paid: " + quote(ln.text)
 					break
 				}
@@ -354,7 +384,7 @@ func (a *analysis) signals() (string, bool) {
 					}
 				}
 			}
-			if !hit && sg.contains.find(ln.compact, ln.mask) != "" {
+			if !hit && sg.contains.find(ln.compact, ln.mask, ln.text) != "" {
 				hit = true
 			}
 			byLabel := false
@@ -365,11 +395,11 @@ func (a *analysis) signals() (string, bool) {
 					}
 					// "余额支付 68.00" is a payment although 余额 marks
 					// balances; "待支付 68.00" is the amount due.
-					label, mask, r := p.label, p.mask, p.role
+					label, mask, raw, r := p.label, p.mask, p.raw, p.role
 					if label == "" {
 						// "VISA ****1234 68.00": the line's first label.
 						q := ln.pairs[0]
-						label, mask, r = q.label, q.mask, q.role
+						label, mask, raw, r = q.label, q.mask, q.raw, q.role
 					}
 					if r != roleDue && hasSuffixAny(label, sg.LabelSuffixes) {
 						hit, byLabel = true, true
@@ -378,13 +408,13 @@ func (a *analysis) signals() (string, bool) {
 					if r == roleInfo {
 						continue
 					}
-					if sg.labels.find(label, mask) != "" {
+					if sg.labels.find(label, mask, raw) != "" {
 						hit, byLabel = true, true
 						break
 					}
 				}
 			}
-			if hit && sg.except.find(ln.compact, ln.mask) == "" {
+			if hit && sg.except.find(ln.compact, ln.mask, ln.text) == "" {
 				// A line with an amount under a paying label is a tender line.
 				return sg.Reason + ": " + quote(ln.text), tendered != "" || byLabel
 			}
@@ -701,7 +731,7 @@ zone:
 			}
 		}
 		for _, p := range ln.pairs {
-			if c.paymentLabel(p.label) {
+			if c.paymentLabel(p.label, p.raw) {
 				known = true
 			}
 		}
@@ -813,7 +843,7 @@ zone:
 
 // paymentLabel: a tender, change or paid-by label ("Amount Paid 0.00" is
 // no item).
-func (c *compiled) paymentLabel(k string) bool {
+func (c *compiled) paymentLabel(k, raw string) bool {
 	if k == "" {
 		return false
 	}
@@ -827,7 +857,7 @@ func (c *compiled) paymentLabel(k string) bool {
 	}
 	km := runeMask(k)
 	for _, sg := range c.signals {
-		if (sg.labels.find(k, km) != "" || hasSuffixAny(k, sg.LabelSuffixes)) && sg.except.find(k, km) == "" {
+		if (sg.labels.find(k, km, raw) != "" || hasSuffixAny(k, sg.LabelSuffixes)) && sg.except.find(k, km, raw) == "" {
 			return true
 		}
 	}

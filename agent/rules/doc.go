@@ -57,6 +57,11 @@
 //
 // Every key but "version" may be left out of a merchant's rules. Labels are
 // written as printed; they are compacted the same way as the receipt's labels.
+// Where a list is searched inside labels or lines (the *_contains lists,
+// signal labels and contains, payment types, keep-payable words), words in
+// Chinese are found anywhere, words in ASCII only as whole words or words run
+// together: "card" is in "Visa Credit Card" and "creditcard" too, but "cash"
+// is not in "Cashew" nor "vat" in "Private Room".
 //
 //	{
 //	  "version": "builtin-2026.11.1",

@@ -358,7 +358,7 @@ const (
 // roleWords: a label containing one of words has role r.
 type roleWords struct {
 	r     role
-	words []string
+	words wordList
 }
 
 // compiled is a Set prepared for lookups.
@@ -369,7 +369,7 @@ type compiled struct {
 	roles     map[string]role
 	tiers     map[string]int
 	onlyNoTnd []bool
-	infoCont  []string
+	infoCont  wordList
 	contains  []roleWords // discount, tax, fee by contained word
 	catSuffix []string
 	order     map[string]bool
@@ -432,11 +432,11 @@ func (s *Set) compile() *compiled {
 		markers2: make(map[string]string),
 		roles:    make(map[string]role),
 		tiers:    make(map[string]int),
-		infoCont: keys(s.InfoContains),
+		infoCont: newWordList(keys(s.InfoContains)),
 		contains: []roleWords{
-			{roleDiscount, keys(s.DiscountContains)},
-			{roleTax, keys(s.TaxContains)},
-			{roleFee, keys(s.FeeContains)},
+			{roleDiscount, newWordList(keys(s.DiscountContains))},
+			{roleTax, newWordList(keys(s.TaxContains))},
+			{roleFee, newWordList(keys(s.FeeContains))},
 		},
 		catSuffix: keys(s.CategorySuffix),
 		order:     set(s.OrderNo),
@@ -509,31 +509,88 @@ func (s *Set) compile() *compiled {
 	return c
 }
 
-// wordList finds words in text, skipping words whose runes the text lacks
-// (by a 64-bit rune mask) before any substring search.
+// wordList finds words in text. CJK words are found anywhere in the compact
+// text, after a 64-bit rune mask has ruled out texts lacking their bytes;
+// ASCII words only as whole words of the text as printed, alone or run
+// together ("Visa Credit Card" holds visa and creditcard, "Cashew" holds no
+// cash).
 type wordList struct {
 	words []string
 	masks []uint64
+	ascii []bool
 }
 
 func newWordList(words []string) wordList {
-	w := wordList{words: words, masks: make([]uint64, len(words))}
+	w := wordList{words: words, masks: make([]uint64, len(words)), ascii: make([]bool, len(words))}
 	for i, x := range words {
 		w.masks[i] = runeMask(x)
+		w.ascii[i] = isASCII(x)
 	}
 	return w
 }
 
-// find returns the first word contained in s ("" when none); sm is
-// runeMask(s) or a superset of it.
-func (w wordList) find(s string, sm uint64) string {
+// find returns the first word in compact (for CJK words) or raw (for ASCII
+// words) and "" when none; sm is runeMask(compact) or a superset of it.
+func (w wordList) find(compact string, sm uint64, raw string) string {
 	for i, word := range w.words {
-		if w.masks[i]&^sm == 0 && strings.Contains(s, word) {
+		if w.ascii[i] {
+			if hasWord(raw, word) {
+				return word
+			}
+			continue
+		}
+		if w.masks[i]&^sm == 0 && strings.Contains(compact, word) {
 			return word
 		}
 	}
 	return ""
 }
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// hasWord reports whether raw holds word (lower case, no spaces) as one
+// word or as two or three consecutive words run together, letters and
+// digits counting as word characters.
+func hasWord(raw, word string) bool {
+	var starts, ends [24]int
+	n := 0
+	for i := 0; i < len(raw) && n < len(starts); {
+		if !isAlnum(raw[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(raw) && isAlnum(raw[j]) {
+			j++
+		}
+		starts[n], ends[n] = i, j
+		n++
+		i = j
+	}
+	for k := 0; k < n; k++ {
+		rest := word
+		for m := k; m < n && m < k+3; m++ {
+			tok := raw[starts[m]:ends[m]]
+			if len(tok) > len(rest) || !strings.EqualFold(tok, rest[:len(tok)]) {
+				break
+			}
+			rest = rest[len(tok):]
+			if rest == "" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func isAlnum(c byte) bool { return isDigit(c) || isASCIILetter(c) }
 
 func runeMask(s string) uint64 {
 	var m uint64

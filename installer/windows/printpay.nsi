@@ -82,13 +82,16 @@ Function .onInit
     Abort
   ${EndIf}
   SetRegView 64
+  ; The options are found with " " as the delimiter (the leading space), so
+  ; values may hold "/" (URLs) without quotes.
   ${GetParameters} $0
-  ${GetOptions} $0 "/SERVER=" $Server
-  ${GetOptions} $0 "/CODE=" $Code
-  ${GetOptions} $0 "/DRIVER=" $Driver
+  StrCpy $0 " $0"
+  ${GetOptions} $0 " /SERVER=" $Server
+  ${GetOptions} $0 " /CODE=" $Code
+  ${GetOptions} $0 " /DRIVER=" $Driver
   StrCpy $Queue "1"
   ClearErrors
-  ${GetOptions} $0 "/QUEUE=" $1
+  ${GetOptions} $0 " /QUEUE=" $1
   ${IfNot} ${Errors}
     StrCpy $Queue $1
   ${EndIf}
@@ -174,9 +177,10 @@ SectionEnd
 Function un.onInit
   SetRegView 64
   ${GetParameters} $0
+  StrCpy $0 " $0"
   StrCpy $Purge "0"
   ClearErrors
-  ${GetOptions} $0 "/PURGE=" $1
+  ${GetOptions} $0 " /PURGE=" $1
   ${IfNot} ${Errors}
     StrCpy $Purge $1
   ${Else}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -319,14 +320,14 @@ func (u *setup) uninstall(purge, noService bool) int {
 			if p == "" {
 				continue
 			}
-			if err := os.RemoveAll(p); err != nil {
+			if err := removeAllRetry(p); err != nil {
 				rc = u.fail("%v", err)
 			}
 		}
 		for _, p := range []string{cfg.Log.File, u.paths.Log} {
 			if p != "" {
 				removeMatching(p + ".*") // rotated logs
-				os.Remove(p)
+				removeAllRetry(p)
 			}
 		}
 		os.Remove(u.paths.Data) // only when empty
@@ -336,6 +337,46 @@ func (u *setup) uninstall(purge, noService bool) int {
 		u.say("kept the configuration, token and spool in %s", u.paths.Data)
 	}
 	return rc
+}
+
+// removeAllRetry removes path and everything under it, retrying for a few
+// seconds: on Windows a file the just-stopped service still had open cannot
+// be deleted until its process has exited.
+func removeAllRetry(path string) error {
+	var err error
+	for i := 0; i < 25; i++ {
+		if err = removeTree(path); err == nil {
+			return nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return err
+}
+
+// removeTree is os.RemoveAll by plain per-file removes, children first.
+// (os.RemoveAll's handle-relative deletion is not implemented by every
+// Windows file system layer, Wine's included.)
+func removeTree(path string) error {
+	var paths []string
+	err := filepath.WalkDir(path, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		paths = append(paths, p)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for i := len(paths) - 1; i >= 0; i-- {
+		if err := os.Remove(paths[i]); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 func removeMatching(glob string) {

@@ -1,0 +1,371 @@
+package pkgtest
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"printpay.dev/printpay/agent/config"
+)
+
+// wine is a headless Wine prefix with the ProcessPrng stand-in DLL, one idle
+// process keeping its services alive, and helpers to run Windows commands.
+type wine struct {
+	t      *testing.T
+	prefix string
+	env    []string
+	keeper *os.File // write end of the idle process's stdin
+}
+
+// newWine makes the prefix (platform.md §3): wineboot, then wineserver -w
+// so that one SCM runs; the stand-in bcryptprimitives.dll (Go ≥ 1.22 needs
+// it, Wine 8.0 lacks it) goes into this prefix only.
+func newWine(t *testing.T) *wine {
+	t.Helper()
+	tools(t, "wine", "wineboot", "wineserver", "x86_64-w64-mingw32-as", "x86_64-w64-mingw32-dlltool", "x86_64-w64-mingw32-ld")
+	dir := t.TempDir()
+	w := &wine{t: t, prefix: filepath.Join(dir, "prefix"),
+		env: []string{"WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml="}}
+	w.env = append(w.env, "WINEPREFIX="+w.prefix)
+	t.Cleanup(w.close)
+
+	shim := filepath.Join(dir, "shim")
+	must(t, os.MkdirAll(shim, 0o755))
+	src, _ := filepath.Abs("../testdata/wine")
+	for _, c := range [][]string{
+		{"x86_64-w64-mingw32-as", "-o", filepath.Join(shim, "shim.o"), filepath.Join(src, "bcryptprimitives.s")},
+		{"x86_64-w64-mingw32-dlltool", "-d", filepath.Join(src, "advapi32.def"), "-l", filepath.Join(shim, "libadvapi32.a")},
+		{"x86_64-w64-mingw32-ld", "--dll", "-e", "DllMain", "--subsystem", "windows", "-s", "-o", filepath.Join(shim, "bcryptprimitives.dll"),
+			filepath.Join(shim, "shim.o"), filepath.Join(src, "bcryptprimitives.def"), filepath.Join(shim, "libadvapi32.a")},
+	} {
+		if out, err := run(t, time.Minute, nil, c[0], c[1:]...); err != nil {
+			t.Fatalf("%s: %v\n%s", strings.Join(c, " "), err, out)
+		}
+	}
+	start := time.Now()
+	if out, err := run(t, 2*time.Minute, w.env, "wineboot", "-i"); err != nil {
+		t.Fatalf("wineboot: %v\n%s", err, out)
+	}
+	run(t, time.Minute, w.env, "wineserver", "-w")
+	dll, err := os.ReadFile(filepath.Join(shim, "bcryptprimitives.dll"))
+	must(t, err)
+	must(t, os.WriteFile(w.path(`C:\windows\system32\bcryptprimitives.dll`), dll, 0o644))
+	t.Logf("wine prefix ready in %s", time.Since(start).Round(100*time.Millisecond))
+
+	// Wine stops services.exe and every service when the last ordinary
+	// Wine process exits: keep one idle cmd alive for the whole test.
+	r, wr, err := os.Pipe()
+	must(t, err)
+	logf, err := os.Create(filepath.Join(dir, "keeper.log"))
+	must(t, err)
+	cmd := exec.Command("wine", "cmd")
+	cmd.Env = append(os.Environ(), w.env...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = r, logf, logf
+	must(t, cmd.Start())
+	r.Close()
+	logf.Close()
+	w.keeper = wr
+	go cmd.Wait()
+	return w
+}
+
+func (w *wine) close() {
+	if w.keeper != nil {
+		w.keeper.Close()
+	}
+	run(w.t, 30*time.Second, w.env, "wineserver", "-k")
+	run(w.t, 30*time.Second, w.env, "wineserver", "-w")
+}
+
+// path maps a C:\ path into the prefix.
+func (w *wine) path(win string) string {
+	rest := strings.TrimPrefix(strings.TrimPrefix(win, `C:\`), `c:\`)
+	return filepath.Join(w.prefix, "drive_c", filepath.FromSlash(strings.ReplaceAll(rest, `\`, "/")))
+}
+
+// run runs a Windows program and returns its output and exit code.
+func (w *wine) run(args ...string) (string, int) {
+	w.t.Helper()
+	out, err := run(w.t, 2*time.Minute, w.env, "wine", args...)
+	if err == nil {
+		return out, 0
+	}
+	if ee, ok := err.(*exec.ExitError); ok {
+		return out, ee.ExitCode()
+	}
+	w.t.Fatalf("wine %s: %v\n%s", strings.Join(args, " "), err, out)
+	return out, -1
+}
+
+// serviceState returns sc query's STATE word (RUNNING, STOPPED...) or "".
+func (w *wine) serviceState() string {
+	out, code := w.run("sc", "query", "printpay")
+	if code != 0 {
+		return ""
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if f := strings.Fields(l); len(f) >= 4 && f[0] == "STATE" {
+			return f[3]
+		}
+	}
+	return ""
+}
+
+func (w *wine) waitState(want string, within time.Duration) {
+	w.t.Helper()
+	deadline := time.Now().Add(within)
+	got := ""
+	for time.Now().Before(deadline) {
+		if got = w.serviceState(); got == want {
+			return
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	w.t.Fatalf("service state %q, want %q", got, want)
+}
+
+// installLog is the setup's record of what `printpay install` said.
+func (w *wine) installLog() string {
+	b, err := os.ReadFile(w.path(programFiles + `\install.log`))
+	if err != nil {
+		return "(no install.log: " + err.Error() + ")"
+	}
+	return "install.log:\n" + string(b)
+}
+
+// regExists reports whether reg query finds key.
+func (w *wine) regExists(key string) bool {
+	_, code := w.run("reg", "query", key)
+	return code == 0
+}
+
+const (
+	programFiles = `C:\Program Files\printpay`
+	programData  = `C:\ProgramData\printpay`
+	serviceKey   = `HKLM\System\CurrentControlSet\Services\printpay`
+	uninstallKey = `HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall\printpay`
+	eventLogKey  = `HKLM\System\CurrentControlSet\Services\EventLog\Application\printpay`
+)
+
+// TestWineSetup runs the signed setup under Wine: refused on an old Windows,
+// silent install with an unreachable server, service running with a quoted
+// path, a job to the raw port printed to the installer's file printer, an
+// upgrade keeping config, token and spool, a repair over a damaged config,
+// then uninstall (twice, and with /PURGE=1) leaving no service, files or
+// registry keys.
+func TestWineSetup(t *testing.T) {
+	enabled(t)
+	dir := artefacts(t)
+	w := newWine(t)
+	setup1 := filepath.Join(dir, "v1", "printpay-setup.exe")
+	setup2 := filepath.Join(dir, "v2", "printpay-setup.exe")
+	exe := w.path(programFiles + `\printpay.exe`)
+
+	// An old Windows is refused with nothing installed.
+	w.run("winecfg", "/v", "win7")
+	if out, code := w.run(setup1, "/S"); code == 0 {
+		t.Errorf("setup on Windows 7 exited 0: %s", out)
+	}
+	if _, err := os.Stat(exe); !os.IsNotExist(err) {
+		t.Errorf("setup on Windows 7 installed files: %v", err)
+	}
+	w.run("winecfg", "/v", "win10")
+
+	// Silent install; the server is unreachable, pairing fails, the rest works.
+	if out, code := w.run(setup1, "/S", "/SERVER=http://127.0.0.1:1", "/CODE=123456"); code != 0 {
+		t.Fatalf("setup /S: exit %d\n%s\n%s", code, out, w.installLog())
+	}
+	logText, _ := os.ReadFile(w.path(programFiles + `\install.log`))
+	t.Logf("install.log:\n%s", logText)
+	if !bytes.Contains(logText, []byte("pairing did not succeed")) {
+		t.Errorf("install.log does not say pairing failed")
+	}
+	if bytes.Contains(logText, []byte("print queue skipped")) {
+		t.Log("SKIPPED under Wine: the print queue (Wine's spooler has no Standard TCP/IP Port monitor); its PORT_DATA_1 and arguments are unit-tested in package installer")
+	}
+	w.waitState("RUNNING", 15*time.Second)
+	img, _ := w.run("reg", "query", serviceKey, "/v", "ImagePath")
+	if !strings.Contains(img, `"`+programFiles+`\printpay.exe" --service --config`) {
+		t.Errorf("ImagePath not quoted or without --service:\n%s", img)
+	}
+	if !w.regExists(uninstallKey) || !w.regExists(eventLogKey) {
+		t.Errorf("uninstall key or event log source missing")
+	}
+
+	// A job to the raw port is printed by the installer's file printer.
+	// Parsed without a folder: the Windows paths in it stay as written.
+	data, err := os.ReadFile(w.path(programData + `\printpay.toml`))
+	must(t, err)
+	cfg, err := config.Parse("printpay.toml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Server.URL != "ws://127.0.0.1:1/v1/agent" {
+		t.Errorf("server url %q", cfg.Server.URL)
+	}
+	job := []byte("\x1b@printpay wine test\n\x1dVA\x00")
+	sendJob(t, cfg.Intake.Raw, job)
+	checkPrinted(t, w, cfg, job)
+
+	// Owner's state before the upgrade.
+	confFile := w.path(programData + `\printpay.toml`)
+	conf, _ := os.ReadFile(confFile)
+	conf = append(conf, []byte("# edited by the shop\n")...)
+	must(t, os.WriteFile(confFile, conf, 0o644))
+	token := w.path(programData + `\token`)
+	must(t, os.WriteFile(token, []byte("device-token"), 0o600))
+	spooled := countFiles(w.path(programData + `\spool`))
+
+	// Upgrade in place.
+	if out, code := w.run(setup2, "/S"); code != 0 {
+		t.Fatalf("upgrade: exit %d\n%s\n%s", code, out, w.installLog())
+	}
+	w.waitState("RUNNING", 15*time.Second)
+	if out, _ := w.run(exe, "version"); !strings.Contains(out, version2) {
+		t.Errorf("after upgrade: %q, want %s", out, version2)
+	}
+	if got, _ := os.ReadFile(confFile); !bytes.Equal(got, conf) {
+		t.Errorf("upgrade changed the config:\n%s", got)
+	}
+	if _, err := os.Stat(token); err != nil {
+		t.Errorf("upgrade lost the token: %v", err)
+	}
+	if n := countFiles(w.path(programData + `\spool`)); n < spooled {
+		t.Errorf("upgrade lost spool files: %d, had %d", n, spooled)
+	}
+
+	// Install twice through the agent: nothing breaks.
+	if out, code := w.run(exe, "install", "--printer-queue"); code != 0 || !strings.Contains(out, "already installed") {
+		t.Errorf("install twice: exit %d\n%s", code, out)
+	}
+	// A damaged config: setup again repairs it.
+	w.run(exe, "stop")
+	must(t, os.WriteFile(confFile, []byte("[intake\nraw = 9100\n"), 0o644))
+	if out, code := w.run(setup2, "/S"); code != 0 {
+		t.Fatalf("repair: exit %d\n%s\n%s", code, out, w.installLog())
+	}
+	w.waitState("RUNNING", 15*time.Second)
+	if _, err := os.Stat(confFile + ".damaged"); err != nil {
+		t.Errorf("damaged config not kept aside: %v", err)
+	}
+
+	// Uninstall keeps the spool and the config unless asked.
+	uninstall(t, w, "/S")
+	if _, err := os.Stat(w.path(programData + `\spool`)); err != nil {
+		t.Errorf("uninstall removed the spool without /PURGE=1: %v", err)
+	}
+	// Uninstall twice: the agent says so and succeeds.
+	copyExe := w.path(`C:\printpay-copy.exe`)
+	must(t, copyFile(filepath.Join(dir, "v2", "printpay.exe"), copyExe))
+	if out, code := w.run(copyExe, "uninstall"); code != 0 || !strings.Contains(out, "not installed") {
+		t.Errorf("uninstall twice: exit %d\n%s", code, out)
+	}
+
+	// Install again and purge.
+	if out, code := w.run(setup1, "/S"); code != 0 {
+		t.Fatalf("reinstall: exit %d\n%s\n%s", code, out, w.installLog())
+	}
+	w.waitState("RUNNING", 15*time.Second)
+	uninstall(t, w, "/S", "/PURGE=1")
+	if _, err := os.Stat(w.path(programData)); !os.IsNotExist(err) {
+		var left []string
+		filepath.Walk(w.path(programData), func(p string, _ os.FileInfo, _ error) error { left = append(left, p); return nil })
+		t.Errorf("/PURGE=1 left %s: %q", programData, left)
+	}
+}
+
+// uninstall runs the uninstaller (which copies itself away and returns at
+// once) and waits until service, files and keys are gone.
+func uninstall(t *testing.T, w *wine, args ...string) {
+	t.Helper()
+	if out, code := w.run(append([]string{w.path(programFiles + `\uninstall.exe`)}, args...)...); code != 0 {
+		t.Fatalf("uninstall: exit %d\n%s", code, out)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(w.path(programFiles)); os.IsNotExist(err) {
+			break
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if _, err := os.Stat(w.path(programFiles)); !os.IsNotExist(err) {
+		t.Errorf("%s left after uninstall: %v", programFiles, err)
+	}
+	if st := w.serviceState(); st != "" {
+		t.Errorf("service still there after uninstall: %s", st)
+	}
+	for _, k := range []string{serviceKey, uninstallKey, eventLogKey} {
+		if w.regExists(k) {
+			t.Errorf("registry key left after uninstall: %s", k)
+		}
+	}
+}
+
+func sendJob(t *testing.T, addr string, job []byte) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("raw port %s: %v", addr, err)
+	}
+	if _, err := c.Write(job); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+}
+
+// checkPrinted waits for the job in the file printer's folder. While the
+// agent has no print worker for a printer it says so in its log and keeps
+// jobs pending in the spool: then the spool is checked instead, and the test
+// says that printing was not verified.
+func checkPrinted(t *testing.T, w *wine, cfg config.Config, job []byte) {
+	t.Helper()
+	if len(cfg.Printers) == 0 || cfg.Printers[0].Driver != "file" {
+		t.Fatalf("the installer's config has no file printer: %+v", cfg.Printers)
+	}
+	folder := w.path(cfg.Printers[0].Device)
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		m, _ := filepath.Glob(filepath.Join(folder, "*.bin"))
+		for _, f := range m {
+			if b, _ := os.ReadFile(f); bytes.Equal(b, job) {
+				t.Logf("job printed byte-exact to %s", filepath.Base(f))
+				return
+			}
+		}
+		logb, _ := os.ReadFile(w.path(cfg.Log.File))
+		if bytes.Contains(logb, []byte("no printing for this printer yet")) && bytes.Contains(logb, []byte("job received")) {
+			if countFiles(w.path(cfg.Spool.Dir)) == 0 {
+				t.Fatalf("job neither printed nor spooled")
+			}
+			t.Log("NOT VERIFIED: this build of the agent has no print worker for the file printer yet; the job was received and spooled")
+			return
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	logb, _ := os.ReadFile(w.path(cfg.Log.File))
+	t.Fatalf("job not printed to %s within 15s; log:\n%s", folder, logb)
+}
+
+func countFiles(dir string) int {
+	n := 0
+	filepath.Walk(dir, func(_ string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			n++
+		}
+		return nil
+	})
+	return n
+}
+
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o755)
+}

@@ -48,15 +48,17 @@ type Options struct {
 	Ready func(Addrs) // called once every listener is bound
 }
 
-// Run runs the agent until ctx is done.
+// Run runs the agent until ctx is done, printing through agent/worker
+// (Workers) without a QR source until the server link exists.
 func Run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
-	return RunWith(ctx, cfg, logger, Options{})
+	return RunWith(ctx, cfg, logger, Options{Print: Workers(nil)})
 }
 
 // ErrNoPrinter is returned when the configuration has no [[printer]].
 var ErrNoPrinter = errors.New("agent: no [[printer]] configured")
 
-// RunWith is Run with the printing side and a readiness hook.
+// RunWith is Run with the printing side and a readiness hook. With
+// opt.Print nil, jobs spool and list as pending.
 func RunWith(ctx context.Context, cfg config.Config, logger *slog.Logger, opt Options) error {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)

@@ -1,0 +1,78 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+
+	"printpay.dev/printpay/agent/receipt"
+	"printpay.dev/printpay/agent/render"
+	"printpay.dev/printpay/agent/worker"
+	"printpay.dev/printpay/drivers"
+	"printpay.dev/printpay/drivers/all"
+	"printpay.dev/printpay/drivers/profiles"
+)
+
+// Workers returns the PrintFunc that prints through agent/worker: the
+// printer's driver (drivers/all) opened with its profile and the status
+// cache the raw listener answers from, and one worker on its spool queue.
+// qr hands out payment codes; nil prints every receipt without a QR.
+func Workers(qr worker.QRSource) PrintFunc {
+	return func(ctx context.Context, p Printer) error {
+		wc, open, analyze, err := workerParts(p)
+		if err != nil {
+			return err
+		}
+		w := worker.New(wc, worker.SpoolQueue(p.Spool, p.Config.Name), open, qr, analyze, p.Logger.With("component", "worker"))
+		return w.Run(ctx)
+	}
+}
+
+// workerParts turns one [[printer]] block into the worker's policy, an
+// opener for its driver and its analyzer.
+func workerParts(p Printer) (worker.Config, worker.Opener, worker.Analyzer, error) {
+	pc := p.Config
+	prof, err := profiles.Lookup(pc.Profile)
+	if err != nil {
+		return worker.Config{}, nil, nil, fmt.Errorf("printer %q: %w", pc.Name, err)
+	}
+	encoding := pc.Encoding
+	if encoding == "" {
+		encoding = prof.Encoding
+	}
+	dc := drivers.Config{
+		Name: pc.Name, Driver: pc.Driver, Device: pc.Device,
+		Baud: pc.Baud, Parity: pc.Parity, Flow: pc.Flow,
+		AgentAddrs: p.AgentAddrs, Cache: p.Status, Logger: p.Logger.With("component", "driver"),
+	}
+	prof.Apply(&dc)
+	if pc.Driver == "file" {
+		ropt := render.Options{PaperDots: prof.PaperDots, Encoding: encoding}
+		dc.Render = func(job []byte) ([]byte, error) {
+			png, _, err := render.PNG(job, ropt)
+			return png, err
+		}
+	}
+	open := func(ctx context.Context) (drivers.Printer, error) { return all.Open(dc) }
+
+	mode := pc.QR
+	if mode == "auto" || mode == "" {
+		mode = prof.QR
+	}
+	wc := worker.Config{
+		Printer:    pc.Name,
+		QRBudget:   p.Agent.Server.QRBudget,
+		QRMaxAge:   p.Agent.Server.QRMaxAge,
+		QRMode:     mode,
+		QRCopies:   pc.QRCopies,
+		PaperDots:  prof.PaperDots,
+		ModuleSize: prof.ModuleSize,
+		PaidNotice: p.Agent.Server.PaidNotice,
+		Cut:        prof.Cut,
+		Buzzer:     prof.Buzzer,
+	}
+	if p.Agent.Intake.AppendCut || prof.AppendCut {
+		wc.AppendCut = prof.Cut
+	}
+	analyze := worker.ReceiptAnalyzer(receipt.Options{Encoding: encoding, QRCopies: pc.QRCopies})
+	return wc, open, analyze, nil
+}

@@ -536,3 +536,39 @@ func BenchmarkRecover10000(b *testing.B) {
 	}
 	b.ReportMetric(float64(n), "jobs")
 }
+
+func TestJournalCompaction(t *testing.T) {
+	fsys := newCrashFS(9)
+	s := openT(t, fsys, Options{})
+	var ids []string
+	for i := range 50 {
+		id := spoolJob(t, s, "front", []byte(fmt.Sprint("job ", i)))
+		ids = append(ids, id)
+		for k := range 100 { // many journal lines per job
+			s.UpdateResult(id, func(r *Result) { r.AmountFen = int64(k) })
+		}
+	}
+	s.MarkSending(ids[0])
+	s.MarkDone(ids[0])
+	before := s.jlines
+	if err := s.maybeCompact(); err != nil {
+		t.Fatal(err)
+	}
+	if s.jlines >= before || s.jlines != 50 {
+		t.Fatalf("journal lines %d → %d, want 50", before, s.jlines)
+	}
+	s.UpdateResult(ids[1], func(r *Result) { r.QR = "none" }) // appended after the swap
+	s.MarkSending(ids[1])
+	fsys.Crash()
+	s2 := openT(t, fsys, Options{})
+	defer s2.Close()
+	if j, _ := s2.Get(ids[0]); j.State != Done || j.Result.AmountFen != 99 {
+		t.Fatalf("job 0 after compaction and crash: %+v", j)
+	}
+	if j, _ := s2.Get(ids[1]); j.Result.QR != "none" || j.Reprint != 1 {
+		t.Fatalf("job 1 after compaction and crash: %+v", j)
+	}
+	if n := len(s2.List(0)); n != 50 {
+		t.Fatalf("%d jobs after compaction, want 50", n)
+	}
+}

@@ -131,6 +131,11 @@ func DefaultPrinter() Printer {
 	return Printer{Baud: 115200, Parity: "none", Flow: "none", Profile: "generic-80mm", QR: "auto", QRCopies: "first"}
 }
 
+// DefaultFile is where the agent looks for its configuration when none is
+// named: <program data>/printpay.toml. A missing default file means the
+// defaults.
+func DefaultFile() string { return filepath.Join(programData(), "printpay.toml") }
+
 // Load reads, checks and returns the configuration in path.
 func Load(path string) (Config, error) {
 	data, err := os.ReadFile(path)

@@ -16,7 +16,7 @@ import (
 func cmdCheck(_ context.Context, s stdio, args []string) int {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(s.err)
-	cfgPath := fs.String("config", "", "configuration file (TOML)")
+	cfgPath := fs.String("config", "", "configuration file (TOML; default "+config.DefaultFile()+")")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

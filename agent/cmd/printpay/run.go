@@ -12,10 +12,14 @@ import (
 	"printpay.dev/printpay/agent/config"
 )
 
-// loadConfig reads --config FILE, or the defaults when no file is named.
+// loadConfig reads --config FILE; with no file named, the default file
+// when it exists, else the defaults.
 func loadConfig(path string) (config.Config, error) {
 	if path == "" {
-		return config.Default(), nil
+		path = config.DefaultFile()
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return config.Default(), nil
+		}
 	}
 	return config.Load(path)
 }
@@ -26,7 +30,7 @@ func loadConfig(path string) (config.Config, error) {
 func cmdRun(ctx context.Context, s stdio, args []string) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(s.err)
-	cfgPath := fs.String("config", "", "configuration file (TOML)")
+	cfgPath := fs.String("config", "", "configuration file (TOML; default "+config.DefaultFile()+")")
 	spoolDir := fs.String("spool", "", "spool directory (overrides [spool] dir)")
 	logFile := fs.String("log", "", "log file (overrides [log] file; \"-\" for none)")
 	debug := fs.Bool("debug", false, "log at debug level")

@@ -9,7 +9,7 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
-	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -222,7 +222,7 @@ func unescapeName(dir string) (string, error) {
 // recover rebuilds the job table from the journal and the job files, then
 // writes a compacted journal.
 func (s *Spool) recover() error {
-	jpath := path.Join(s.dir, journalName)
+	jpath := filepath.Join(s.dir, journalName)
 	recs := map[string]record{}
 	removed := map[string]bool{}
 	if f, err := s.fs.OpenFile(jpath, os.O_RDONLY, 0); err == nil {
@@ -258,7 +258,7 @@ func (s *Spool) recover() error {
 		return fmt.Errorf("spool: open journal: %w", err)
 	}
 
-	root := path.Join(s.dir, jobsDir)
+	root := filepath.Join(s.dir, jobsDir)
 	pdirs, err := s.fs.ReadDir(root)
 	if err != nil {
 		return fmt.Errorf("spool: recover: %w", err)
@@ -272,7 +272,7 @@ func (s *Spool) recover() error {
 			s.log.Warn("spool: unknown directory in spool; ignored", "dir", pd.Name())
 			continue
 		}
-		dir := path.Join(root, pd.Name())
+		dir := filepath.Join(root, pd.Name())
 		s.dirs[dir] = true
 		files, err := s.fs.ReadDir(dir)
 		if err != nil {
@@ -283,7 +283,7 @@ func (s *Spool) recover() error {
 			if err != nil || fe.IsDir() {
 				continue
 			}
-			name := path.Join(dir, fe.Name())
+			name := filepath.Join(dir, fe.Name())
 			if removed[fe.Name()] {
 				if err := s.fs.Remove(name); err != nil {
 					s.log.Warn("spool: remove pruned job file", "job", fe.Name(), "err", err)
@@ -335,7 +335,7 @@ func (s *Spool) recover() error {
 
 // compact writes the current state as a fresh journal and swaps it in.
 func (s *Spool) compact() error {
-	jpath := path.Join(s.dir, journalName)
+	jpath := filepath.Join(s.dir, journalName)
 	tmp := jpath + ".tmp"
 	f, err := s.fs.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {

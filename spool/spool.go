@@ -9,7 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -170,10 +170,10 @@ func Open(dir string, opt Options) (*Spool, error) {
 		dirty:   make(map[string]bool),
 		entropy: ulid.Monotonic(rand.Reader, 0),
 	}
-	if err := s.fs.MkdirAll(path.Join(dir, jobsDir), 0o700); err != nil {
+	if err := s.fs.MkdirAll(filepath.Join(dir, jobsDir), 0o700); err != nil {
 		return nil, fmt.Errorf("spool: open %s: %w", dir, err)
 	}
-	lock, err := s.fs.Lock(path.Join(dir, "lock"))
+	lock, err := s.fs.Lock(filepath.Join(dir, "lock"))
 	if err != nil {
 		return nil, fmt.Errorf("spool: open %s: %w", dir, err)
 	}
@@ -287,7 +287,7 @@ func (s *Spool) Create(printer string, origin Origin) (*Writer, error) {
 	}
 	s.mu.Unlock()
 
-	f, err := s.fs.OpenFile(path.Join(dir, id), os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o600)
+	f, err := s.fs.OpenFile(filepath.Join(dir, id), os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("spool: create job %s: %w", id, err)
 	}
@@ -339,7 +339,7 @@ func (s *Spool) checkFree() error {
 
 // printerDir returns (creating once) the printer's job directory.
 func (s *Spool) printerDir(printer string) (string, error) {
-	dir := path.Join(s.dir, jobsDir, escapeName(printer))
+	dir := filepath.Join(s.dir, jobsDir, escapeName(printer))
 	s.mu.Lock()
 	ok := s.dirs[dir]
 	s.mu.Unlock()
@@ -349,7 +349,7 @@ func (s *Spool) printerDir(printer string) (string, error) {
 	if err := s.fs.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("spool: printer %q: %w", printer, err)
 	}
-	if err := s.fs.SyncDir(path.Join(s.dir, jobsDir)); err != nil {
+	if err := s.fs.SyncDir(filepath.Join(s.dir, jobsDir)); err != nil {
 		return "", fmt.Errorf("spool: printer %q: %w", printer, err)
 	}
 	s.mu.Lock()
@@ -704,7 +704,7 @@ func (s *Spool) remove(match func(*Job) bool, limit int) (int, error) {
 	}
 	s.mu.Unlock()
 	for _, j := range gone {
-		if e := s.fs.Remove(path.Join(j.dir, j.ID)); e != nil && !errors.Is(e, os.ErrNotExist) && err == nil {
+		if e := s.fs.Remove(filepath.Join(j.dir, j.ID)); e != nil && !errors.Is(e, os.ErrNotExist) && err == nil {
 			err = e
 		}
 		s.markDirty(j.dir)
@@ -839,7 +839,7 @@ func (s *Spool) Open(ctx context.Context, id string) (*Reader, error) {
 	j, ok := s.jobs[id]
 	var name string
 	if ok {
-		name = path.Join(j.dir, j.ID)
+		name = filepath.Join(j.dir, j.ID)
 	}
 	s.mu.Unlock()
 	if !ok {

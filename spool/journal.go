@@ -365,23 +365,27 @@ func (s *Spool) compact() error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		err = s.fs.Rename(tmp, jpath)
-	}
-	if err == nil {
-		err = s.fs.SyncDir(s.dir)
-	}
 	if err != nil {
 		return fmt.Errorf("spool: compact journal: %w", err)
 	}
-	jf, err := s.fs.OpenFile(jpath, os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return fmt.Errorf("spool: open journal: %w", err)
-	}
+	// Windows cannot replace a file that is open, so the old journal is
+	// closed first (and reopened if the swap fails).
 	if s.journal != nil {
 		s.journal.Close()
+		s.journal = nil
+	}
+	err = s.fs.Rename(tmp, jpath)
+	if err == nil {
+		err = s.fs.SyncDir(s.dir)
+	}
+	jf, oerr := s.fs.OpenFile(jpath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if oerr != nil {
+		return fmt.Errorf("spool: open journal: %w", oerr)
 	}
 	s.journal = jf
+	if err != nil {
+		return fmt.Errorf("spool: compact journal: %w", err)
+	}
 	s.jlines = len(s.all)
 	return nil
 }

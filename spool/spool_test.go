@@ -572,3 +572,49 @@ func TestJournalCompaction(t *testing.T) {
 		t.Fatalf("%d jobs after compaction, want 50", n)
 	}
 }
+
+// TestCrashDuringRecovery crashes the file system at every step of Open's
+// recovery and journal compaction: committed jobs survive that too.
+func TestCrashDuringRecovery(t *testing.T) {
+	setup := func(seed uint64) (*crashFS, map[string][]byte) {
+		fsys := newCrashFS(seed)
+		s := openT(t, fsys, Options{})
+		acked := map[string][]byte{}
+		for i := range 5 {
+			data := bytes.Repeat([]byte{byte('a' + i)}, 50+i)
+			acked[spoolJob(t, s, fmt.Sprint("p", i%2), data)] = data
+		}
+		s.MarkSending(s.List(0)[0].ID)
+		w, _ := s.Create("p0", Origin{})
+		w.Write([]byte("unfinished"))
+		fsys.Crash()
+		return fsys, acked
+	}
+	probe, _ := setup(0)
+	start := probe.ops
+	s, err := Open("/spool", Options{FS: probe})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := probe.ops - start
+	s.Close()
+	for k := 1; k <= steps+2; k++ {
+		fsys, acked := setup(uint64(k))
+		fsys.failAfter = fsys.ops + k
+		if s, err := Open("/spool", Options{FS: fsys}); err == nil {
+			s.Close()
+		}
+		fsys.Crash()
+		s, err := Open("/spool", Options{FS: fsys})
+		if err != nil {
+			t.Fatalf("step %d: reopen: %v", k, err)
+		}
+		for id, data := range acked {
+			if got, err := readJob(t, s, id); err != io.EOF && err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("step %d: job %s: %q, %v", k, id, got, err)
+			}
+		}
+		s.Close()
+	}
+	t.Logf("crashed at each of %d recovery steps", steps+2)
+}

@@ -1,6 +1,8 @@
 package escpos_test
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -83,9 +85,11 @@ Summe: 30,50
 )
 
 // sourceLines is what a receipt prints, per its source: text lines with
-// TAB and {col N} as "\t", "@@" as "@", blank lines dropped.
+// TAB and {col N} as one "\t" between columns, "@@" as "@", trailing
+// spaces of lines and columns and blank lines dropped.
 func sourceLines(body string) []string {
 	col := regexp.MustCompile(`\{col \d+\}`)
+	tabs := regexp.MustCompile(`( *\t)+`)
 	var out []string
 	for _, l := range strings.Split(body, "\n") {
 		switch {
@@ -94,12 +98,52 @@ func sourceLines(body string) []string {
 		case strings.HasPrefix(l, "@"):
 			continue
 		}
-		l = strings.TrimRight(col.ReplaceAllString(l, "\t"), " ")
+		l = tabs.ReplaceAllString(col.ReplaceAllString(l, "\t"), "\t")
+		l = strings.TrimRight(strings.TrimLeft(l, "\t"), " \t")
 		if l != "" {
 			out = append(out, l)
 		}
 	}
 	return out
+}
+
+// TestReceiptSources decodes every receipt of testdata/receipts (the
+// labelled set, written in the receiptgen format) and expects the lines of
+// its source, whatever the encoding.
+func TestReceiptSources(t *testing.T) {
+	files, err := filepath.Glob("../../testdata/receipts/*.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Skip("no receipt sources in testdata/receipts")
+	}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		job, err := receiptgen.Encode(src)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		body := string(src)
+		if k, _, _ := strings.Cut(body, ":"); k == "encoding" || k == "init" || k == "crlf" {
+			_, body, _ = strings.Cut(body, "\n\n")
+		}
+		var got []string
+		for _, r := range escpos.Scan(job, escpos.Options{}).Receipts {
+			for _, l := range r.Lines {
+				if l.Kind == escpos.LineText {
+					got = append(got, l.Text)
+				}
+			}
+		}
+		if want := sourceLines(body); strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s: decoded lines differ from the source:\n got %q\nwant %q", f, got, want)
+		}
+	}
 }
 
 func TestGeneratedReceipts(t *testing.T) {

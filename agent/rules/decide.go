@@ -78,7 +78,8 @@ func (s *Set) Decide(lines []string) Decision {
 	for i := range a.lines {
 		for k := range a.lines[i].pairs {
 			p := &a.lines[i].pairs[k]
-			p.role, p.tier = c.roleOf(p.label, p.raw)
+			p.tk = tokenize(p.raw)
+			p.role, p.tier = c.roleOf(p.label, &p.tk)
 			p.mask = runeMask(p.label)
 		}
 	}
@@ -139,13 +140,13 @@ func (s *Set) Decide(lines []string) Decision {
 
 // roleOf says what a compact label means, and the tier of an amount-due
 // label.
-func (c *compiled) roleOf(k, raw string) (role, int) {
-	return c.roleOfDepth(k, raw, 0)
+func (c *compiled) roleOf(k string, tk *tokens) (role, int) {
+	return c.roleOfDepth(k, tk, 0)
 }
 
 // raw is the label as printed, for whole-word matching of ASCII words; the
 // compact k stands in for it when a part of a label is looked up.
-func (c *compiled) roleOfDepth(k, raw string, depth int) (role, int) {
+func (c *compiled) roleOfDepth(k string, tk *tokens, depth int) (role, int) {
 	if k == "" || depth > 3 {
 		return roleNone, 0
 	}
@@ -158,26 +159,27 @@ func (c *compiled) roleOfDepth(k, raw string, depth int) (role, int) {
 	if r, ok := c.roles[k]; ok {
 		return r, 0
 	}
-	if raw == "" {
-		raw = k
+	if tk == nil {
+		t := tokenize(k)
+		tk = &t
 	}
 	km := runeMask(k)
-	if c.infoCont.find(k, km, raw) != "" {
+	if c.infoCont.find(k, km, tk) != "" {
 		return roleInfo, 0
 	}
 	for _, rw := range c.contains {
-		if rw.words.find(k, km, raw) != "" {
+		if rw.words.find(k, km, tk) != "" {
 			return rw.r, 0
 		}
 	}
 	// "支付宝(扫码)", "服务费(10": drop a trailing bracket group.
 	if i := strings.LastIndexAny(k, "(["); i > 0 {
-		return c.roleOfDepth(strings.TrimFunc(k[:i], isDecor), "", depth+1)
+		return c.roleOfDepth(strings.TrimFunc(k[:i], isDecor), nil, depth+1)
 	}
 	// Bilingual labels: "grandtotal总数", "总计total".
 	if x, y, ok := splitScript(k); ok {
-		rx, tx := c.roleOfDepth(x, "", depth+1)
-		ry, ty := c.roleOfDepth(y, "", depth+1)
+		rx, tx := c.roleOfDepth(x, nil, depth+1)
+		ry, ty := c.roleOfDepth(y, nil, depth+1)
 		if rx == ry && rx != roleNone {
 			return rx, min(tx, ty)
 		}
@@ -220,7 +222,7 @@ func (a *analysis) labelsOnNextLine() {
 			continue
 		}
 		k := compactLabel(ln.text)
-		if r, _ := a.c.roleOf(k, ln.text); r == roleNone || r == roleInfo || r == roleCategory {
+		if r, _ := a.c.roleOf(k, &ln.tk); r == roleNone || r == roleInfo || r == roleCategory {
 			continue
 		}
 		next := &a.lines[i+1]
@@ -332,7 +334,7 @@ func (a *analysis) signals() (string, bool) {
 	// further away: a receipt saying both "PAID" and "待支付" is a conflict.
 	keepAt := make([]bool, len(a.lines)+1)
 	for i := range a.lines {
-		keepAt[i] = c.keep.find(a.lines[i].compact, a.lines[i].mask, a.lines[i].text) != ""
+		keepAt[i] = c.keep.find(a.lines[i].compact, a.lines[i].mask, &a.lines[i].tk) != ""
 	}
 	kept := func(i int) bool { return keepAt[i] || keepAt[i+1] }
 	hasChange := false
@@ -351,8 +353,8 @@ func (a *analysis) signals() (string, bool) {
 				continue
 			}
 			for _, r := range c.received {
-				if strings.HasPrefix(p.label, r) && (hasChange || c.payTypes.find(ln.compact, ln.mask, ln.text) != "" ||
-					i+1 < len(a.lines) && a.lines[i+1].money == 0 && c.payTypes.find(a.lines[i+1].compact, a.lines[i+1].mask, a.lines[i+1].text) != "") {
+				if strings.HasPrefix(p.label, r) && (hasChange || c.payTypes.find(ln.compact, ln.mask, &ln.tk) != "" ||
+					i+1 < len(a.lines) && a.lines[i+1].money == 0 && c.payTypes.find(a.lines[i+1].compact, a.lines[i+1].mask, &a.lines[i+1].tk) != "") {
 					tendered = "paid: tender line " + quote(ln.text)
 				}
 			}
@@ -362,7 +364,7 @@ func (a *analysis) signals() (string, bool) {
 		}
 		if !kept(i) {
 			for _, m := range c.methods {
-				if methodLine(ln, m) && c.payTypes.find(ln.compact[len(m):], ln.mask, ln.text) != "" {
+				if methodLine(ln, m) && c.payTypes.find(ln.compact[len(m):], ln.mask, &ln.tk) != "" {
 					tendered = "already paid: " + quote(ln.text)
 					break
 				}
@@ -384,23 +386,24 @@ func (a *analysis) signals() (string, bool) {
 					}
 				}
 			}
-			if !hit && sg.contains.find(ln.compact, ln.mask, ln.text) != "" {
+			if !hit && sg.contains.find(ln.compact, ln.mask, &ln.tk) != "" {
 				hit = true
 			}
 			byLabel := false
 			if !hit && len(sg.Labels)+len(sg.LabelSuffixes) > 0 {
-				for _, p := range ln.pairs {
+				for k := range ln.pairs {
+					p := &ln.pairs[k]
 					if p.val.cls != clsMoney || p.val.fen == 0 {
 						continue
 					}
 					// "余额支付 68.00" is a payment although 余额 marks
 					// balances; "待支付 68.00" is the amount due.
-					label, mask, raw, r := p.label, p.mask, p.raw, p.role
-					if label == "" {
+					q := p
+					if q.label == "" {
 						// "VISA ****1234 68.00": the line's first label.
-						q := ln.pairs[0]
-						label, mask, raw, r = q.label, q.mask, q.raw, q.role
+						q = &ln.pairs[0]
 					}
+					label, r := q.label, q.role
 					if r != roleDue && hasSuffixAny(label, sg.LabelSuffixes) {
 						hit, byLabel = true, true
 						break
@@ -408,13 +411,13 @@ func (a *analysis) signals() (string, bool) {
 					if r == roleInfo {
 						continue
 					}
-					if sg.labels.find(label, mask, raw) != "" {
+					if sg.labels.find(label, q.mask, &q.tk) != "" {
 						hit, byLabel = true, true
 						break
 					}
 				}
 			}
-			if hit && sg.except.find(ln.compact, ln.mask, ln.text) == "" {
+			if hit && sg.except.find(ln.compact, ln.mask, &ln.tk) == "" {
 				// A line with an amount under a paying label is a tender line.
 				return sg.Reason + ": " + quote(ln.text), tendered != "" || byLabel
 			}
@@ -731,7 +734,7 @@ zone:
 			}
 		}
 		for _, p := range ln.pairs {
-			if c.paymentLabel(p.label, p.raw) {
+			if c.paymentLabel(p.label, &p.tk) {
 				known = true
 			}
 		}
@@ -843,7 +846,7 @@ zone:
 
 // paymentLabel: a tender, change or paid-by label ("Amount Paid 0.00" is
 // no item).
-func (c *compiled) paymentLabel(k, raw string) bool {
+func (c *compiled) paymentLabel(k string, tk *tokens) bool {
 	if k == "" {
 		return false
 	}
@@ -857,7 +860,7 @@ func (c *compiled) paymentLabel(k, raw string) bool {
 	}
 	km := runeMask(k)
 	for _, sg := range c.signals {
-		if (sg.labels.find(k, km, raw) != "" || hasSuffixAny(k, sg.LabelSuffixes)) && sg.except.find(k, km, raw) == "" {
+		if (sg.labels.find(k, km, tk) != "" || hasSuffixAny(k, sg.LabelSuffixes)) && sg.except.find(k, km, tk) == "" {
 			return true
 		}
 	}

@@ -529,12 +529,13 @@ func newWordList(words []string) wordList {
 	return w
 }
 
-// find returns the first word in compact (for CJK words) or raw (for ASCII
-// words) and "" when none; sm is runeMask(compact) or a superset of it.
-func (w wordList) find(compact string, sm uint64, raw string) string {
+// find returns the first word in compact (for CJK words) or among the
+// words tk of the text as printed (for ASCII words), "" when none; sm is
+// runeMask(compact) or a superset of it.
+func (w wordList) find(compact string, sm uint64, tk *tokens) string {
 	for i, word := range w.words {
 		if w.ascii[i] {
-			if hasWord(raw, word) {
+			if tk.letters && tk.has(word) {
 				return word
 			}
 			continue
@@ -546,38 +547,43 @@ func (w wordList) find(compact string, sm uint64, raw string) string {
 	return ""
 }
 
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
+// tokens are the first words (runs of ASCII letters and digits) of a text.
+type tokens struct {
+	raw     string
+	span    [12][2]uint16
+	n       int
+	letters bool // some word has a letter
 }
 
-// hasWord reports whether raw holds word (lower case, no spaces) as one
-// word or as two or three consecutive words run together, letters and
-// digits counting as word characters.
-func hasWord(raw, word string) bool {
-	var starts, ends [24]int
-	n := 0
-	for i := 0; i < len(raw) && n < len(starts); {
+func tokenize(raw string) tokens {
+	t := tokens{raw: raw}
+	if len(raw) > 0xffff {
+		raw = raw[:0xffff]
+	}
+	for i := 0; i < len(raw) && t.n < len(t.span); {
 		if !isAlnum(raw[i]) {
 			i++
 			continue
 		}
 		j := i
 		for j < len(raw) && isAlnum(raw[j]) {
+			t.letters = t.letters || isASCIILetter(raw[j])
 			j++
 		}
-		starts[n], ends[n] = i, j
-		n++
+		t.span[t.n] = [2]uint16{uint16(i), uint16(j)}
+		t.n++
 		i = j
 	}
-	for k := 0; k < n; k++ {
+	return t
+}
+
+// has reports whether word (lower case, no spaces) is one word of the text
+// or two or three consecutive words run together.
+func (t *tokens) has(word string) bool {
+	for k := 0; k < t.n; k++ {
 		rest := word
-		for m := k; m < n && m < k+3; m++ {
-			tok := raw[starts[m]:ends[m]]
+		for m := k; m < t.n && m < k+3; m++ {
+			tok := t.raw[t.span[m][0]:t.span[m][1]]
 			if len(tok) > len(rest) || !strings.EqualFold(tok, rest[:len(tok)]) {
 				break
 			}
@@ -588,6 +594,15 @@ func hasWord(raw, word string) bool {
 		}
 	}
 	return false
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func isAlnum(c byte) bool { return isDigit(c) || isASCIILetter(c) }

@@ -48,6 +48,7 @@ type pair struct {
 	role  role // set by Decide once labels are final
 	tier  int
 	mask  uint64 // runeMask(label), set with role
+	tk    tokens // words of raw, set with role
 }
 
 // line is one printed line, read.
@@ -60,6 +61,7 @@ type line struct {
 	money   int    // how many money values
 	runes   int    // runes in compact
 	mask    uint64 // runeMask(compact)
+	tk      tokens // words of text
 }
 
 // Bounds that keep Decide linear and small on hostile input.
@@ -640,6 +642,7 @@ func readLine(text string, budget int, arena *[]pair) (line, int) {
 		}
 	}
 	ln.compact, ln.runes, ln.mask = compactLine(text)
+	ln.tk = tokenize(text)
 	return ln, used
 }
 

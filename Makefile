@@ -78,11 +78,22 @@ lint:
 	CGO_ENABLED=0 $(GO) build ./...
 	GOOS=windows CGO_ENABLED=0 $(GO) build ./...
 
+# Release artefacts into dist/: the agent for Linux and (signed) Windows, the
+# server, the signed Windows setup (printpay-setup.exe) and the .deb
+# (printpay_<version>_amd64.deb). VERSION=1.2.3 sets the version;
+# RELEASE_CERT=cert.pem RELEASE_KEY=key.pem sign with the release
+# certificate, otherwise a throw-away test certificate is made. As root the
+# build tools are installed when missing; otherwise the commands are printed.
 dist:
 	mkdir -p dist
-	CGO_ENABLED=0 $(GO) build -trimpath -o dist/printpay ./agent/cmd/printpay
 	CGO_ENABLED=0 $(GO) build -trimpath -o dist/printpay-server ./server/cmd/printpay-server
-	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) build -trimpath -o dist/printpay.exe ./agent/cmd/printpay
+	GO="$(GO)" VERSION="$(VERSION)" RELEASE_CERT="$(RELEASE_CERT)" RELEASE_KEY="$(RELEASE_KEY)" bash installer/build.sh dist
+
+# The installers against real package managers (root; changes the machine):
+# the .deb with dpkg, the Windows setup under headless Wine.
+test-installers:
+	@bash installer/deps.sh
+	PRINTPAY_PKG_TESTS=1 $(GO) test -count=1 -v -timeout 20m ./installer/pkgtest/
 
 clean:
 	rm -rf dist $(TESTLOG)

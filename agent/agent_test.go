@@ -41,6 +41,16 @@ func testConfig(t *testing.T) config.Config {
 // start runs the agent until the test ends.
 func start(t *testing.T, cfg config.Config, opt Options) Addrs {
 	t.Helper()
+	a, err := tryStart(t, cfg, opt)
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return a
+}
+
+// tryStart is start that returns Run's start-up error.
+func tryStart(t *testing.T, cfg config.Config, opt Options) (Addrs, error) {
+	t.Helper()
 	ready := make(chan Addrs, 1)
 	opt.Ready = func(a Addrs) { ready <- a }
 	ctx, cancel := context.WithCancel(context.Background())
@@ -58,15 +68,15 @@ func start(t *testing.T, cfg config.Config, opt Options) Addrs {
 				t.Errorf("Run: %v", err)
 			}
 		})
-		return a
+		return a, nil
 	case err := <-errc:
 		cancel()
-		t.Fatalf("Run: %v", err)
+		return Addrs{}, err
 	case <-time.After(5 * time.Second):
 		cancel()
-		t.Fatal("agent not ready")
+		<-errc
+		return Addrs{}, fmt.Errorf("agent not ready within 5s")
 	}
-	return Addrs{}
 }
 
 func sendRaw(t *testing.T, addr string, data []byte) {
@@ -386,14 +396,15 @@ func TestCUPSClients(t *testing.T) {
 func TestRLPR(t *testing.T) {
 	rlpr := testenv.Tool(t, "rlpr")
 	// rlpr reaches only port 515.
-	ln, err := net.Listen("tcp", "127.0.0.1:515")
-	if err != nil {
-		t.Skipf("127.0.0.1:515 is not free: %v", err)
-	}
-	ln.Close()
 	cfg := testConfig(t)
 	cfg.Intake.LPD = "127.0.0.1:515"
-	a := start(t, cfg, Options{})
+	a, err := tryStart(t, cfg, Options{})
+	if err != nil && strings.Contains(err.Error(), "lpd listener") {
+		t.Skipf("127.0.0.1:515 is not free: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 	job := testJob(t)
 	file := filepath.Join(t.TempDir(), "job.bin")
 	os.WriteFile(file, job, 0o644)

@@ -116,7 +116,8 @@ type decoder struct {
 	chinese  textEnc  // clsChinese
 	gb, big5 transform.Transformer
 	tmp      []byte
-	mangled  string // non-empty: the capture was mangled by a text layer
+	page0CJK *textEnc // ESC t 0 runs that read as Chinese (a Chinese printer ignores ESC t 0)
+	mangled  string   // non-empty: the capture was mangled by a text layer
 	badPage  [256]bool
 	warnf    func(off int, format string, args ...any)
 }
@@ -133,6 +134,9 @@ func (d *decoder) encFor(sg seg) textEnc {
 	case clsCodePage:
 		if d.force != nil {
 			return *d.force
+		}
+		if sg.page == 0 && d.page0CJK != nil {
+			return *d.page0CJK
 		}
 		if e, ok := codePages[int(sg.page)]; ok {
 			return e
@@ -407,6 +411,8 @@ func (s *scanner) chooseEncoding(job *Job) *decoder {
 	var cand [][]byte
 	candBytes, chineseRuns, firstCand := 0, 0, -1
 	var pageHigh [256]int // high bytes under each ESC t page
+	var page0 [][]byte    // runs under an explicit ESC t 0
+	page0Bytes, firstPage0 := 0, -1
 	autoHigh, chineseHigh := 0, 0
 	var utf8Runs, mbRunes int
 	allUTF8 := true
@@ -431,6 +437,13 @@ func (s *scanner) chooseEncoding(job *Job) *decoder {
 			case clsCodePage:
 				if d.force == nil {
 					pageHigh[sg.page] += sg.n
+					if sg.page == 0 && page0Bytes < 16<<10 {
+						page0 = append(page0, run)
+						page0Bytes += len(run)
+						if firstPage0 < 0 {
+							firstPage0 = sg.off
+						}
+					}
 					continue
 				}
 			}
@@ -491,9 +504,27 @@ func (s *scanner) chooseEncoding(job *Job) *decoder {
 			s.warnf(firstCand, "text in Chinese mode does not read as common Chinese; decoded as %s", cjk.name)
 		}
 	}
+	// POS software for Chinese printers often sends ESC t 0 (or ESC @ then
+	// ESC t 0) and then GBK: the printer stays in its Chinese mode. Text
+	// under ESC t 0 that reads clearly as Chinese is decoded as such.
+	if d.force == nil && !configuredPage && len(page0) > 0 {
+		gb, b5 := d.read(page0, d.gbDecoder()), d.read(page0, d.big5Decoder())
+		best, cjk := gb, encGB
+		if b5.score() >= plausible && b5.score() > gb.score()+0.15 {
+			best, cjk = b5, encB5
+		}
+		if best.mb >= 2 && best.errs == 0 && best.score() >= 0.5 {
+			d.page0CJK = &cjk
+			s.warnf(firstPage0, "text under ESC t 0 reads as Chinese: decoded as %s (the printer's Chinese mode)", cjk.name)
+		}
+	}
 	if d.force == nil {
 		high := map[string]int{}
 		for page, n := range pageHigh {
+			if page == 0 && d.page0CJK != nil && n > 0 {
+				high[d.page0CJK.name] += n
+				continue
+			}
 			if n > 0 {
 				name := encCP437.name // unsupported pages decode as CP437
 				if e, ok := codePages[page]; ok {

@@ -81,3 +81,25 @@ func TestInternationalSets(t *testing.T) {
 		}
 	}
 }
+
+// TestDetectPage0Chinese: ESC t 0 followed by GBK, as POS software for
+// Chinese printers sends it, reads as Chinese; CP437 text under ESC t 0
+// stays CP437.
+func TestDetectPage0Chinese(t *testing.T) {
+	gbk, err := receiptgen.Encode([]byte("encoding: gbk\n\n@codepage 0\n合计：68.00\n谢谢惠顾\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := Scan(gbk, Options{})
+	if got := j.Receipts[0].Lines[0].Text; got != "合计：68.00" || j.Encoding != "gb18030" {
+		t.Errorf("GBK under ESC t 0: %q (%s), want 合计：68.00 (gb18030)", got, j.Encoding)
+	}
+	latin, err := receiptgen.Encode([]byte("encoding: cp437\n\n@codepage 0\nCafé crème 3,50\nÜbergröße\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j = Scan(latin, Options{})
+	if got := j.Receipts[0].Lines[0].Text; got != "Café crème 3,50" || j.Encoding != "cp437" {
+		t.Errorf("CP437 under ESC t 0: %q (%s)", got, j.Encoding)
+	}
+}

@@ -20,8 +20,9 @@
 //
 // Text is decoded per text run with the state in force: the configured
 // encoding when Options.Encoding is set; otherwise UTF-8 after FS ( C or
-// when the bytes are valid multi-byte UTF-8; Chinese text (after FS &, or
-// high bytes in runs without an ESC t code page) as GB18030, or Big5 when
+// when the bytes are valid multi-byte UTF-8; Chinese text (after FS &,
+// high bytes in runs without an ESC t code page, or under ESC t 0 when they
+// read clearly as Chinese, as Chinese printers ignore it) as GB18030, or Big5 when
 // that reading is clearly more plausible (both readings are scored by the
 // share of common characters); and the ESC t code page in force (CP437 by
 // default) when neither reads as Chinese. Job.Encoding and Job.Warnings

@@ -653,20 +653,21 @@ func (s *Spool) Prune() (int, error) {
 		return 0, nil
 	}
 	cutoff := s.opt.Now().Add(-s.opt.Retention)
-	return s.remove(func(j *Job) bool { return j.State == Done && j.Finished.Before(cutoff) }, 0)
+	return s.remove(func(j *Job) bool { return j.State == Done && j.Finished.Before(cutoff) }, 0, true)
 }
 
 // pruneOldest removes up to n of the oldest done jobs, whatever their age.
 func (s *Spool) pruneOldest(n int) int {
-	k, err := s.remove(func(j *Job) bool { return j.State == Done }, n)
+	k, err := s.remove(func(j *Job) bool { return j.State == Done }, n, true)
 	if err != nil {
 		s.log.Warn("spool: prune for space", "err", err)
 	}
 	return k
 }
 
-// remove deletes up to limit (0 = all) jobs matching match, oldest first.
-func (s *Spool) remove(match func(*Job) bool, limit int) (int, error) {
+// remove deletes up to limit (0 = all) jobs matching match, oldest first;
+// prune says whether they count as pruned.
+func (s *Spool) remove(match func(*Job) bool, limit int, prune bool) (int, error) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -709,7 +710,9 @@ func (s *Spool) remove(match func(*Job) bool, limit int) (int, error) {
 		}
 		s.markDirty(j.dir)
 	}
-	s.pruned.Add(uint64(len(gone)))
+	if prune {
+		s.pruned.Add(uint64(len(gone)))
+	}
 	if err != nil {
 		return len(gone), fmt.Errorf("spool: prune: %w", err)
 	}
@@ -802,6 +805,18 @@ func (w *Writer) Abort(reason string) error {
 	w.f.Close()
 	w.fail(reason)
 	return nil
+}
+
+// Discard removes a job that turned out to carry nothing worth keeping (an
+// LPD data file with no bytes), as if it had never been created.
+func (w *Writer) Discard() error {
+	if w.done {
+		return fmt.Errorf("spool: discard job %s: %w", w.j.ID, ErrState)
+	}
+	w.done = true
+	w.f.Close()
+	_, err := w.s.remove(func(j *Job) bool { return j == w.j }, 1, false)
+	return err
 }
 
 func (w *Writer) fail(reason string) {

@@ -618,3 +618,21 @@ func TestCrashDuringRecovery(t *testing.T) {
 	}
 	t.Logf("crashed at each of %d recovery steps", steps+2)
 }
+
+func TestDiscard(t *testing.T) {
+	fsys := newCrashFS(10)
+	s := openT(t, fsys, Options{})
+	w, _ := s.Create("front", Origin{})
+	if err := w.Discard(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.List(0)); n != 0 {
+		t.Fatalf("%d jobs after Discard", n)
+	}
+	s.Close()
+	s = openT(t, fsys, Options{})
+	defer s.Close()
+	if n := len(s.List(0)); n != 0 {
+		t.Fatalf("%d jobs after Discard and reopen", n)
+	}
+}

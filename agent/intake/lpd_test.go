@@ -235,6 +235,12 @@ func TestLPDLies(t *testing.T) {
 			l.send("\x035 dfA001h\n") // 0x03 as a daemon command: short queue state of "5"
 			io.Copy(io.Discard, l.c)
 		}, ""},
+		{"empty data file until EOF", func(l *lpdClient) {
+			l.send("\x02front\n")
+			l.expect(0)
+			l.send("\x030 dfA001h\n")
+			l.expect(0)
+		}, ""},
 		{"garbage subcommand", func(l *lpdClient) {
 			l.send("\x02front\n")
 			l.expect(0)

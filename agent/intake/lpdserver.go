@@ -256,6 +256,11 @@ func (lc *lpdConn) data(ctx context.Context, printer string, origin spool.Origin
 			return fail(fmt.Sprintf("max_job_bytes (%d) exceeded", max))
 		}
 		n = w.Len()
+		if n == 0 {
+			w.Discard() // nothing came: no job
+			lc.in.empty.Add(1)
+			return "", false
+		}
 		if err := w.Commit(); err != nil {
 			log.Error("intake: commit lpd job", "err", err)
 			return w.ID(), false

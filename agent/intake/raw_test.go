@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -105,6 +106,26 @@ func TestStatusOnlyConnectionsMakeNoJobs(t *testing.T) {
 	}
 	if st := in.Stats(); st.StatusOnly != 5 || st.Empty != 1 || st.StatusQueries != 25 {
 		t.Fatalf("stats = %+v", st)
+	}
+}
+
+// An hour of a driver polling every 2 s, one connection per poll.
+func TestAnHourOfStatusPolls(t *testing.T) {
+	in, sp := newIntake(t, Options{})
+	for range 1800 {
+		c, done := pipeRaw(in, "front")
+		if got := query(t, c, dleEOT(1)); got != 0x16 {
+			t.Fatalf("DLE EOT 1 = %#x", got)
+		}
+		c.Close()
+		<-done
+	}
+	entries, _ := os.ReadDir(filepath.Join(sp.Dir(), "jobs"))
+	if n := len(sp.List(0)); n != 0 || len(entries) != 0 {
+		t.Fatalf("%d jobs, %d printer directories after status polls", n, len(entries))
+	}
+	if st := in.Stats(); st.StatusOnly != 1800 {
+		t.Fatalf("stats %+v", st)
 	}
 }
 

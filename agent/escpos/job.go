@@ -30,7 +30,9 @@ type Warning struct {
 // (drawer kicks, ESC @, status queries, feeds, NUL padding) belong to the
 // last receipt; printable text or an image after the last cut starts a new
 // receipt. Likewise a segment between two cuts that prints nothing is
-// joined to the receipt before it, whose CutOffset stays its first cut.
+// joined to the receipt before it, whose CutOffset stays its first cut
+// (GS V 1 then GS V 0 is one receipt). Only a job that starts with a cut
+// has a first receipt that prints nothing (ReasonNothing).
 type Receipt struct {
 	Index      int
 	Start, End int // [Start,End) bytes of the job

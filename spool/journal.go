@@ -129,6 +129,7 @@ func (s *Spool) sync(dir string, rec []byte) error {
 		s.commitMu.Lock()
 	}
 	s.leading = false
+	s.idle.Broadcast()
 	s.commitMu.Unlock()
 	return <-req.done
 }

@@ -134,6 +134,7 @@ type Spool struct {
 	dirtyMu   sync.Mutex
 	dirty     map[string]bool // directories with unsynced entries
 	commitMu  sync.Mutex
+	idle      *sync.Cond   // on commitMu: signalled when a group commit ends
 	compactMu sync.RWMutex // held for writing while the journal file is swapped
 	queue     []*syncReq
 	leading   bool
@@ -170,6 +171,7 @@ func Open(dir string, opt Options) (*Spool, error) {
 		dirty:   make(map[string]bool),
 		entropy: ulid.Monotonic(rand.Reader, 0),
 	}
+	s.idle = sync.NewCond(&s.commitMu)
 	if err := s.fs.MkdirAll(filepath.Join(dir, jobsDir), 0o700); err != nil {
 		return nil, fmt.Errorf("spool: open %s: %w", dir, err)
 	}
@@ -201,9 +203,7 @@ func (s *Spool) Close() error {
 	s.mu.Unlock()
 	s.commitMu.Lock()
 	for s.leading {
-		s.commitMu.Unlock()
-		time.Sleep(time.Millisecond)
-		s.commitMu.Lock()
+		s.idle.Wait()
 	}
 	s.commitMu.Unlock()
 	s.mu.Lock()

@@ -259,6 +259,31 @@ func TestJobWithStatusPrefixIsByteExact(t *testing.T) {
 	}
 }
 
+// Every byte in its own read: commands split across reads are still
+// found once, and the job is still byte-exact.
+func TestByteAtATime(t *testing.T) {
+	in, sp := newIntake(t, Options{})
+	c, done := pipeRaw(in, "front")
+	replies := make(chan []byte)
+	go func() { b, _ := io.ReadAll(c); replies <- b }()
+	job := []byte("\x10\x04\x01\x1b@Table 9\n\x1dv0\x00\x03\x00\x01\x00\x10\x04\x02\x10\x04\x02\x1dr\x01\x1dV\x00") // the image's 3 data bytes look like DLE EOT 2
+	for i := range job {
+		if _, err := c.Write(job[i : i+1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(20 * time.Millisecond)
+	c.Close()
+	<-done
+	if got := <-replies; !bytes.Equal(got, []byte{0x16, 0x12, 0x00}) {
+		t.Fatalf("replies % x, want 16 12 00 (DLE EOT 1, DLE EOT 2, GS r 1; none for the image data)", got)
+	}
+	jobs := sp.List(0)
+	if len(jobs) != 1 || !bytes.Equal(jobBytes(t, sp, jobs[0].ID), job) {
+		t.Fatalf("jobs %+v", jobs)
+	}
+}
+
 func TestQueryBytesInsideImageAreNotAnswered(t *testing.T) {
 	in, sp := newIntake(t, Options{})
 	c, done := pipeRaw(in, "front")

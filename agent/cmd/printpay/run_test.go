@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -241,8 +242,22 @@ device = "kitchen"
 	wg.Wait()
 
 	a.start()
-	defer a.kill()
 	jobs := a.jobs()
+	defer func() {
+		// A graceful stop: SIGTERM ends the process cleanly and quickly.
+		a.cmd.Process.Signal(syscall.SIGTERM)
+		exited := make(chan error, 1)
+		go func() { exited <- a.cmd.Wait() }()
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("printpay run after SIGTERM: %v\n%s", err, a.log)
+			}
+		case <-time.After(10 * time.Second):
+			a.cmd.Process.Kill()
+			t.Errorf("printpay run did not stop within 10s of SIGTERM")
+		}
+	}()
 	byContent := map[string]jobInfo{}
 	var truncated int
 	for _, j := range jobs {

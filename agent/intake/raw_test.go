@@ -211,6 +211,18 @@ func TestStatusRepliesFollowTheCache(t *testing.T) {
 	}
 }
 
+func TestConfiguredReplyForUnknownStatus(t *testing.T) {
+	in, _ := newIntake(t, Options{StatusReply: drivers.StatePaperOut})
+	c, done := pipeRaw(in, "front")
+	defer func() { c.Close(); <-done }()
+	if got := query(t, c, dleEOT(1)); got != 0x1E {
+		t.Fatalf("DLE EOT 1 with status_reply paper-out = %#x", got)
+	}
+	if got := query(t, c, dleEOT(4)); got != 0x72 {
+		t.Fatalf("DLE EOT 4 with status_reply paper-out = %#x", got)
+	}
+}
+
 func TestStatusReplyTable(t *testing.T) {
 	online := drivers.Status{State: drivers.StateOnline}
 	for _, tc := range []struct {

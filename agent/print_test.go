@@ -58,3 +58,50 @@ func withLogger(p Printer) Printer {
 }
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestCUPSThroughTheWorker prints with real CUPS clients through the whole
+// agent to the preview printer: without a QR source every job comes out
+// exactly as it went in.
+func TestCUPSThroughTheWorker(t *testing.T) {
+	cu := startCUPS(t)
+	cfg := testConfig(t)
+	preview := cfg.Printers[0].Device
+	cfg.Printers[1].Driver, cfg.Printers[1].Device = "file", t.TempDir()
+	a := start(t, cfg, Options{Print: Workers(nil)})
+	job := testJob(t)
+	file := filepath.Join(t.TempDir(), "job.bin")
+	os.WriteFile(file, job, 0o644)
+	os.Chmod(filepath.Dir(file), 0o755)
+	cu.run("lpadmin", "-p", "viaraw", "-E", "-v", "socket://"+a.Raw["front"])
+	cu.run("lpadmin", "-p", "vialpd", "-E", "-v", "lpd://"+a.LPD+"/kitchen?reserve=none")
+	cu.run("lp", "-d", "viaraw", "-o", "raw", file)
+	cu.run("lp", "-d", "vialpd", "-o", "raw", file)
+	cu.waitEmpty()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		jobs := apiJobs(t, a.Status)
+		done := 0
+		for _, j := range jobs {
+			if j.State == "done" {
+				done++
+			}
+		}
+		if len(jobs) == 2 && done == 2 {
+			for _, j := range jobs {
+				dir := preview
+				if j.Printer == "kitchen" {
+					dir = cfg.Printers[1].Device
+				}
+				got, err := os.ReadFile(filepath.Join(dir, j.ID+".bin"))
+				if err != nil || !bytes.Equal(got, job) {
+					t.Fatalf("job %s printed %d bytes (%v), want %d unchanged", j.ID, len(got), err, len(job))
+				}
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("jobs not printed: %+v", jobs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -5,10 +5,14 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -411,5 +415,88 @@ func TestProgramStartStop(t *testing.T) {
 	}
 	if err := (&program{configFile: cfgFile, run: p.run}).Start(nil); err == nil || !strings.Contains(err.Error(), cfgFile+":2") {
 		t.Errorf("Start with a damaged config: %v", err)
+	}
+}
+
+// TestServiceProcess runs `printpay --service --config FILE` as the service
+// manager would (a child process of this test binary), waits until the
+// agent takes jobs on its raw port, prints one to the file printer, then
+// sends SIGTERM: the process must stop cleanly, in time.
+func TestServiceProcess(t *testing.T) {
+	if os.Getenv("PRINTPAY_SERVICE_CHILD") == "1" {
+		os.Exit(dispatch(context.Background(), stdio{os.Stdin, os.Stdout, os.Stderr}, os.Args[len(os.Args)-3:]))
+	}
+	if !serviceSignals {
+		t.Skip("the service manager stops services with a signal only on Unix")
+	}
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "printpay.toml")
+	paths := installer.PathsUnder(cfgFile, dir)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	data, err := installer.NewConfigFile(paths, port, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = installer.SetKey(data, "intake", "lpd", `""`)
+	data = installer.SetKey(data, "status", "listen", `""`)
+	if err := os.WriteFile(cfgFile, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(paths.Preview, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	cmd := exec.Command(os.Args[0], "-test.run=^TestServiceProcess$", "--", installer.ServiceFlag, "--config", cfgFile)
+	cmd.Env = append(os.Environ(), "PRINTPAY_SERVICE_CHILD=1")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer cmd.Process.Kill()
+
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	var c net.Conn
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if c, err = net.Dial("tcp", addr); err == nil {
+			break
+		}
+	}
+	if c == nil {
+		t.Fatalf("the service never listened on %s: %v\n%s", addr, err, out.String())
+	}
+	job := []byte("\x1b@service process\n\x1dVA\x00")
+	c.Write(job)
+	c.Close()
+	printed := false
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !printed; time.Sleep(50 * time.Millisecond) {
+		m, _ := filepath.Glob(filepath.Join(paths.Preview, "*.bin"))
+		for _, f := range m {
+			if b, _ := os.ReadFile(f); bytes.Equal(b, job) {
+				printed = true
+			}
+		}
+	}
+	if !printed {
+		t.Errorf("job not printed to %s", paths.Preview)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("service exit: %v\n%s", err, out.String())
+		}
+	case <-time.After(installer.StopTimeout + 5*time.Second):
+		t.Fatalf("service did not stop after SIGTERM\n%s", out.String())
 	}
 }

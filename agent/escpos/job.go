@@ -75,14 +75,14 @@ type Line struct {
 	// QR codes.
 	Text   string
 	Offset int // job offset of the line's first token that printed
-	Align  Align
-	Bold   bool
 	Width  int // 1..8, the largest on the line
 	Height int // 1..8, the largest on the line
-	Kind   LineKind
 	// Data is the payload of a barcode or QR code (as stored, e.g. "{B123"
 	// for Code128 subset B).
-	Data string
+	Data  string
+	Align Align
+	Bold  bool
+	Kind  LineKind
 }
 
 // LineKind says what a line holds.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"sync"
 	"unsafe"
 )
 
@@ -15,7 +16,30 @@ import (
 func Scan(data []byte, opt Options) *Job {
 	s := newScanner(data, opt)
 	s.run()
-	return s.finish()
+	j := s.finish()
+	s.release()
+	return j
+}
+
+// tables holds a scanner's working tables between Scans: they are
+// proportional to the job and never escape it, so reusing them spares
+// the garbage collector most of a Scan's allocations.
+type tables struct {
+	segs  []seg
+	lines []rawLine
+}
+
+var tablePool = sync.Pool{New: func() any { return new(tables) }}
+
+// release returns the working tables to the pool; tables of huge jobs
+// are left to the garbage collector.
+func (s *scanner) release() {
+	if cap(s.segs) > 1<<20 || cap(s.lines) > 1<<20 {
+		return
+	}
+	t := &tables{segs: s.segs[:0], lines: s.lines[:0]}
+	s.segs, s.lines = nil, nil
+	tablePool.Put(t)
 }
 
 // textClass says which table applies to a text run.
@@ -133,8 +157,14 @@ func newScanner(data []byte, opt Options) *scanner {
 	s.lineW, s.lineH = 1, 1
 	// Size the line and run tables once: about one line per LF.
 	nl := min(bytes.Count(data, []byte{'\n'}), len(data)/4) + 16
-	s.lines = make([]rawLine, 0, nl)
-	s.segs = make([]seg, 0, nl+nl/4)
+	t := tablePool.Get().(*tables)
+	s.lines, s.segs = t.lines[:0], t.segs[:0]
+	if cap(s.lines) < nl {
+		s.lines = make([]rawLine, 0, nl)
+	}
+	if cap(s.segs) < 2*nl {
+		s.segs = make([]seg, 0, 2*nl)
+	}
 	s.rcpts = make([]rcpt, 0, 2)
 	s.newReceipt(0)
 	return s
@@ -650,7 +680,8 @@ func (s *scanner) finish() *Job {
 	dec := s.chooseEncoding(job)
 	// All texts go into one string: one allocation, sliced per line.
 	lines := make([]Line, len(s.lines))
-	ends := make([]int, len(s.lines))
+	// s.lines[i].b is free once the line is decoded: it keeps the end
+	// of the line's text in buf.
 	size := 0
 	for _, sg := range s.segs {
 		size += sg.n
@@ -666,7 +697,7 @@ func (s *scanner) finish() *Job {
 		case l.b > l.a:
 			buf = append(buf, s.data[l.a:l.b]...)
 		}
-		ends[i] = len(buf)
+		s.lines[i].b = len(buf)
 	}
 	// buf is never written again: the string shares its bytes, as
 	// strings.Builder does.
@@ -675,11 +706,11 @@ func (s *scanner) finish() *Job {
 	for i, l := range s.lines {
 		lines[i] = Line{Offset: l.off, Align: l.align, Bold: l.bold, Width: int(l.w), Height: int(l.h), Kind: l.kind}
 		if l.kind == LineText {
-			lines[i].Text = all[start:ends[i]]
+			lines[i].Text = all[start:l.b]
 		} else {
-			lines[i].Data = all[start:ends[i]]
+			lines[i].Data = all[start:l.b]
 		}
-		start = ends[i]
+		start = l.b
 	}
 	job.Receipts = make([]Receipt, len(s.rcpts))
 	for i, r := range s.rcpts {

@@ -70,6 +70,9 @@ func xcv(command string, in []byte) (uint32, error) {
 		return 0, fmt.Errorf("%w: %v", ErrNoSpooler, err)
 	}
 	h, err := openPrinter(",XcvMonitor Standard TCP/IP Port", serverAccessAdminister)
+	if errors.Is(err, windows.ERROR_ACCESS_DENIED) {
+		return 0, fmt.Errorf("installer: the Standard TCP/IP Port monitor: %w (run as an administrator)", err)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("%w: the Standard TCP/IP Port monitor cannot be opened: %v", ErrNoSpooler, err)
 	}

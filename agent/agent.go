@@ -12,6 +12,7 @@ import (
 	"printpay.dev/printpay/agent/config"
 	"printpay.dev/printpay/agent/intake"
 	"printpay.dev/printpay/agent/status"
+	"printpay.dev/printpay/agent/worker"
 	"printpay.dev/printpay/drivers"
 	"printpay.dev/printpay/spool"
 )
@@ -51,7 +52,16 @@ type Options struct {
 // Run runs the agent until ctx is done, printing through agent/worker
 // (Workers) without a QR source until the server link exists.
 func Run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
-	return RunWith(ctx, cfg, logger, Options{Print: Workers(nil)})
+	var qr worker.QRSource
+	if local, ok, err := worker.ParseLocalQR(cfg.Server.URL); err != nil {
+		return fmt.Errorf("agent: [server] url: %w", err)
+	} else if ok {
+		// url = "local:..." answers from a local test source: the print
+		// path without a server, for benchmarks and end-to-end tests.
+		qr = local
+		logger.Warn("agent: QR codes come from the local test source, not a server", "url", cfg.Server.URL)
+	}
+	return RunWith(ctx, cfg, logger, Options{Print: Workers(qr)})
 }
 
 // ErrNoPrinter is returned when the configuration has no [[printer]].

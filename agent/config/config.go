@@ -462,8 +462,8 @@ func (c Config) validate(lines lineIndex) error {
 		return fail("status", "listen", -1, "listen: %q is not a loopback address; set password_file first", c.Status.Listen)
 	}
 	sv := c.Server
-	if sv.URL != "" && !strings.HasPrefix(sv.URL, "ws://") && !strings.HasPrefix(sv.URL, "wss://") {
-		return fail("server", "url", -1, "url: %q: want ws:// or wss://", sv.URL)
+	if sv.URL != "" && !strings.HasPrefix(sv.URL, "ws://") && !strings.HasPrefix(sv.URL, "wss://") && !strings.HasPrefix(sv.URL, "local:") {
+		return fail("server", "url", -1, "url: %q: want ws://, wss:// or local: (a local test source)", sv.URL)
 	}
 	if sv.QRBudget <= 0 {
 		return fail("server", "qr_budget", -1, "qr_budget: must be positive")

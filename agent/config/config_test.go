@@ -92,7 +92,7 @@ func TestErrors(t *testing.T) {
 		// A status page open to the network needs a password file.
 		{"open status", "[status]\nlisten = \"0.0.0.0:9180\"\n", `x.toml:2: listen: "0.0.0.0:9180" is not a loopback address`},
 		{"upload", "[server]\nupload = \"all\"\n", `x.toml:2: upload: "all" is not items, full or off`},
-		{"server url", "[server]\nurl = \"http://x\"\n", `x.toml:2: url: "http://x": want ws:// or wss://`},
+		{"server url", "[server]\nurl = \"http://x\"\n", `x.toml:2: url: "http://x": want ws://, wss:// or local: (a local test source)`},
 		// Printers: each block checked, errors at the key or the block.
 		{"driver", "[[printer]]\nname = \"a\"\ndevice = \"d\"\n\n[[printer]]\nname = \"b\"\ndriver = \"lpt\"\ndevice = \"x\"\n", `x.toml:1: printer "a": driver "" is not one of usb, usblp`},
 		{"driver 2", "[[printer]]\nname = \"a\"\ndriver = \"file\"\ndevice = \"d\"\n\n[[printer]]\nname = \"b\"\ndriver = \"lpt\"\ndevice = \"x\"\n", `x.toml:8: printer "b": driver "lpt" is not one of`},

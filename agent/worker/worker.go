@@ -130,6 +130,8 @@ type ReceiptResult struct {
 	QR           string   `json:"qr,omitempty"`
 	QRReason     string   `json:"qr_reason,omitempty"`
 	OutTradeNo   string   `json:"out_trade_no,omitempty"`
+	CodeURL      string   `json:"code_url,omitempty"`
+	Block        string   `json:"block,omitempty"` // what was spliced: "qr" or "paid", for Printed
 	Items        []Item   `json:"items,omitempty"`
 	Lines        []string `json:"lines,omitempty"`
 
@@ -513,10 +515,16 @@ func (w *Worker) endJob(ctx context.Context, s *stream, truncated error) error {
 func (w *Worker) placeBlock(ctx context.Context, s *stream, r *Receipt, cutAt time.Time) error {
 	outcome, reason, block, resp, wait := w.decide(ctx, s, r, cutAt)
 	rr := receiptResult(r, outcome, reason)
-	rr.OutTradeNo = resp.OutTradeNo
+	rr.OutTradeNo, rr.CodeURL = resp.OutTradeNo, resp.CodeURL
+	switch outcome {
+	case QRSpliced:
+		rr.Block = "qr"
+	case QRPaidLine:
+		rr.Block = "paid"
+	}
 	if block != nil {
 		if r.SpliceOffset < s.written {
-			rr.QR, rr.QRReason = QRNone, "the splice point had already gone to the printer"
+			rr.QR, rr.QRReason, rr.Block = QRNone, "the splice point had already gone to the printer", ""
 			block = nil
 		} else {
 			if err := s.flush(r.SpliceOffset); err != nil {

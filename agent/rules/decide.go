@@ -74,6 +74,7 @@ func (s *Set) Decide(lines []string) Decision {
 		d.Reason = fmt.Sprintf("too many numbers to read (over %d)", maxValues)
 		return d
 	}
+	whole := a.wholeYuan()
 	a.labelsOnNextLine()
 	for i := range a.lines {
 		for k := range a.lines[i].pairs {
@@ -81,12 +82,21 @@ func (s *Set) Decide(lines []string) Decision {
 			p.tk = tokenize(p.raw)
 			p.role, p.tier = c.roleOf(p.label, &p.tk)
 			p.mask = runeMask(p.label)
+			if p.rate && (p.role == roleNone || p.role == roleInfo) {
+				p.role = roleDiscount // "会员9.5折: -3.70"
+			}
 		}
 	}
 
 	d.OrderNo = a.orderNo()
-	signal, tendered := a.signals()
+	hits, tendered, hasChange := a.signals()
 	amt, amtErr := a.amount(tendered)
+	var paid int64
+	if len(hits) > 0 && amtErr == "" {
+		if p, ok := a.remainingBalance(hits, amt, hasChange); ok {
+			hits, paid = nil, p
+		}
+	}
 	if amt != nil {
 		d.AmountFound = true
 		d.AmountFen = amt.fen
@@ -102,29 +112,29 @@ func (s *Set) Decide(lines []string) Decision {
 	if len(foreign) > 0 && (amt == nil || amt.marker == "") {
 		d.Currency = foreign[0]
 	}
-	items, check := a.crossCheck(amt)
+	items, check := a.crossCheck(amt, paid, whole)
 	d.Items = items
 
 	switch {
-	case signal != "":
-		d.Reason = signal
-	case amtErr != "":
-		d.Reason = amtErr
+	case len(hits) > 0:
+		d.Reason = hits[0].reason
 	case amt == nil && len(foreign) > 0:
 		d.Reason = fmt.Sprintf("no amount due found; the receipt shows amounts in %s", strings.Join(foreign, ", "))
 	case amt == nil:
 		d.Reason = "no amount due found"
 	case a.japanese():
 		d.Reason = "Japanese receipt: ¥ there is yen"
+	case d.Currency != c.home:
+		d.Reason = fmt.Sprintf("amount in %s, not %s", d.Currency, c.home)
+	case len(foreign) > 0:
+		d.Reason = fmt.Sprintf("receipt shows amounts in %s", strings.Join(foreign, ", "))
 	case a.traditional() && !a.explicitHome(amt):
 		// Hong Kong, Macau and Taiwan tills print in traditional
 		// characters, and there 元 or a bare number is not yuan.
 		d.Currency = ""
 		d.Reason = "traditional-Chinese receipt without ¥ or RMB: the amount is not known to be yuan"
-	case d.Currency != c.home:
-		d.Reason = fmt.Sprintf("amount in %s, not %s", d.Currency, c.home)
-	case len(foreign) > 0:
-		d.Reason = fmt.Sprintf("receipt shows amounts in %s", strings.Join(foreign, ", "))
+	case amtErr != "":
+		d.Reason = amtErr
 	case amt.fen == 0:
 		d.Reason = "zero total"
 	case amt.fen < 0:
@@ -134,8 +144,73 @@ func (s *Set) Decide(lines []string) Decision {
 	default:
 		d.Payable = true
 		d.Reason = "amount due: " + amt.raw + " " + FormatFen(amt.fen)
+		if paid != 0 {
+			d.Reason += " (after " + FormatFen(paid) + " already paid)"
+		}
 	}
 	return d
+}
+
+// remainingBalance: the only signals are payments with amounts (a deposit,
+// a member card covering part of the bill), all printed before the amount
+// due, the receipt has no change line, and a total printed before the first
+// payment, less the payments, is exactly the amount due: the balance is
+// still owed. It returns the sum of the payments.
+func (a *analysis) remainingBalance(hits []hit, amt *amountLine, hasChange bool) (int64, bool) {
+	if amt == nil || hasChange || amt.tier != 0 {
+		return 0, false
+	}
+	var paid int64
+	first := amt.line
+	for _, h := range hits {
+		if !h.payment || h.line >= amt.line {
+			return 0, false
+		}
+		paid += h.fen
+		first = min(first, h.line)
+	}
+	for i := 0; i < first; i++ {
+		for _, p := range a.lines[i].pairs {
+			if p.val.cls == clsMoney && (p.role == roleDue || p.role == roleSubtotal) && p.val.fen-paid == amt.fen {
+				return paid, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// wholeYuan: a receipt that prints no amount with decimals or a currency
+// marker, but an integer under an amount-due label ("合计: 58"), is read
+// with its integers as whole yuan — and is payable only when the items or a
+// subtotal confirm the amount (see crossCheck), since "合计: 5" may count
+// dishes.
+func (a *analysis) wholeYuan() bool {
+	due := false
+	for i := range a.lines {
+		if a.lines[i].money > 0 {
+			return false
+		}
+		for _, p := range a.lines[i].pairs {
+			if p.val.cls == clsInt && !due {
+				if r, _ := a.c.roleOf(p.label, nil); r == roleDue {
+					due = true
+				}
+			}
+		}
+	}
+	if !due {
+		return false
+	}
+	for i := range a.lines {
+		ln := &a.lines[i]
+		for k := range ln.pairs {
+			if p := &ln.pairs[k]; p.val.cls == clsInt {
+				p.val.cls = clsMoney
+				ln.money++
+			}
+		}
+	}
+	return true
 }
 
 // roleOf says what a compact label means, and the tier of an amount-due
@@ -324,10 +399,21 @@ func quote(s string) string {
 	return fmt.Sprintf("%q", strings.Join(strings.Fields(s), " "))
 }
 
-// signals returns the first not-payable signal's reason ("" when none) and
-// whether the receipt has a tender line (which disables the
-// only_without_tender amount labels, 实收 and 实付).
-func (a *analysis) signals() (string, bool) {
+// hit is one not-payable signal on one line.
+type hit struct {
+	reason string
+	line   int
+	// payment: a paying label with an amount (会员卡支付 500.00, 已付定金
+	// 2,000.00), which a remaining balance printed after it may settle.
+	payment bool
+	fen     int64 // the amount of a payment hit
+}
+
+// signals returns the not-payable signals, in the order of the rule set
+// (first the strongest), whether the receipt has a tender line (which
+// disables the only_without_tender amount labels, 实收 and 实付), and whether
+// it has a change line.
+func (a *analysis) signals() (hits []hit, tendered, hasChange bool) {
 	c := a.c
 	// A keep-payable word cancels a signal on its own line or the line
 	// above it ("支付方式: 微信支付" then "支付状态: 待支付"), never lines
@@ -337,7 +423,6 @@ func (a *analysis) signals() (string, bool) {
 		keepAt[i] = c.keep.find(a.lines[i].compact, a.lines[i].mask, &a.lines[i].tk) != ""
 	}
 	kept := func(i int) bool { return keepAt[i] || keepAt[i+1] }
-	hasChange := false
 	for i := range a.lines {
 		for _, p := range a.lines[i].pairs {
 			if p.val.cls == clsMoney && c.change[p.label] {
@@ -345,7 +430,7 @@ func (a *analysis) signals() (string, bool) {
 			}
 		}
 	}
-	tendered := ""
+	var tenderHits []hit
 	for i := range a.lines {
 		ln := &a.lines[i]
 		for _, p := range ln.pairs {
@@ -355,17 +440,15 @@ func (a *analysis) signals() (string, bool) {
 			for _, r := range c.received {
 				if strings.HasPrefix(p.label, r) && (hasChange || c.payTypes.find(ln.compact, ln.mask, &ln.tk) != "" ||
 					i+1 < len(a.lines) && a.lines[i+1].money == 0 && c.payTypes.find(a.lines[i+1].compact, a.lines[i+1].mask, &a.lines[i+1].tk) != "") {
-					tendered = "paid: tender line " + quote(ln.text)
+					tenderHits = append(tenderHits, hit{reason: "paid: tender line " + quote(ln.text), line: i})
+					break
 				}
 			}
-		}
-		if tendered != "" {
-			break
 		}
 		if !kept(i) {
 			for _, m := range c.methods {
 				if methodLine(ln, m) && c.payTypes.find(ln.compact[len(m):], ln.mask, &ln.tk) != "" {
-					tendered = "already paid: " + quote(ln.text)
+					tenderHits = append(tenderHits, hit{reason: "already paid: " + quote(ln.text), line: i})
 					break
 				}
 			}
@@ -377,56 +460,54 @@ func (a *analysis) signals() (string, bool) {
 			if sg.KeepCancels && kept(i) {
 				continue
 			}
-			hit := len(ln.compact) <= sg.maxExact && sg.exact[ln.compact]
-			if !hit && ln.money == 0 && ln.runes <= sg.maxTitle+6 {
+			found := len(ln.compact) <= sg.maxExact && sg.exact[ln.compact]
+			if !found && ln.money == 0 && ln.runes <= sg.maxTitle+6 {
 				for k, t := range sg.titles {
 					if ln.runes <= sg.titleRunes[k]+6 && sg.titleMasks[k]&^ln.mask == 0 && strings.Contains(ln.compact, t) {
-						hit = true
+						found = true
 						break
 					}
 				}
 			}
-			if !hit && sg.contains.find(ln.compact, ln.mask, &ln.tk) != "" {
-				hit = true
+			if !found && sg.contains.find(ln.compact, ln.mask, &ln.tk) != "" {
+				found = true
 			}
-			byLabel := false
-			if !hit && len(sg.Labels)+len(sg.LabelSuffixes) > 0 {
+			var paid *pair
+			if !found && len(sg.Labels)+len(sg.LabelSuffixes) > 0 {
 				for k := range ln.pairs {
 					p := &ln.pairs[k]
 					if p.val.cls != clsMoney || p.val.fen == 0 {
 						continue
 					}
-					// "余额支付 68.00" is a payment although 余额 marks
-					// balances; "待支付 68.00" is the amount due.
 					q := p
 					if q.label == "" {
 						// "VISA ****1234 68.00": the line's first label.
 						q = &ln.pairs[0]
 					}
-					label, r := q.label, q.role
-					if r != roleDue && hasSuffixAny(label, sg.LabelSuffixes) {
-						hit, byLabel = true, true
-						break
-					}
-					if r == roleInfo {
-						continue
-					}
-					if sg.labels.find(label, q.mask, &q.tk) != "" {
-						hit, byLabel = true, true
+					// "余额支付 68.00" is a payment although 余额 marks
+					// balances; "待支付 68.00" is the amount due.
+					if q.role != roleDue && hasSuffixAny(q.label, sg.LabelSuffixes) ||
+						q.role != roleInfo && sg.labels.find(q.label, q.mask, &q.tk) != "" {
+						found, paid = true, p
 						break
 					}
 				}
 			}
-			if hit && sg.except.find(ln.compact, ln.mask, &ln.tk) == "" {
-				// A line with an amount under a paying label is a tender line.
-				return sg.Reason + ": " + quote(ln.text), tendered != "" || byLabel
+			if found && sg.except.find(ln.compact, ln.mask, &ln.tk) == "" {
+				h := hit{reason: sg.Reason + ": " + quote(ln.text), line: i}
+				if paid != nil {
+					h.payment, h.fen = true, paid.val.fen
+					tendered = true
+				}
+				hits = append(hits, h)
 			}
 		}
 	}
-	if tendered != "" {
-		return tendered, true
+	if len(tenderHits) > 0 {
+		tendered = true
+		hits = append(hits, tenderHits...)
 	}
-	return "", false
+	return hits, tendered, hasChange
 }
 
 type amountLine struct {
@@ -434,10 +515,17 @@ type amountLine struct {
 	marker string
 	raw    string // label as printed
 	tier   int
+	line   int
+	// earlier: amounts of the same tier printed before this one that the
+	// lines between them explain ("合计 430.00", "服务费 43.00", "总计
+	// 473.00"); they are bases for the cross-check.
+	earlier []int64
 }
 
-// amount picks the amount due: the best tier with a match; two different
-// amounts in that tier are a conflict.
+// amount picks the amount due: the best tier with a match. Two different
+// amounts in that tier are a conflict unless the lines between them account
+// for the difference (fees and tax added, discounts and payments taken off):
+// then the last is due.
 func (a *analysis) amount(tendered bool) (*amountLine, string) {
 	c := a.c
 	var best []amountLine
@@ -451,7 +539,7 @@ func (a *analysis) amount(tendered bool) (*amountLine, string) {
 			if r != roleDue || (c.onlyNoTnd[t] && tendered) {
 				continue
 			}
-			cand := amountLine{fen: p.val.fen, marker: p.val.marker, raw: strings.TrimRight(p.raw, ":： "), tier: t}
+			cand := amountLine{fen: p.val.fen, marker: p.val.marker, raw: strings.TrimRight(p.raw, ":： "), tier: t, line: i}
 			switch {
 			case bestTier < 0 || t < bestTier:
 				best, bestTier = []amountLine{cand}, t
@@ -465,15 +553,53 @@ func (a *analysis) amount(tendered bool) (*amountLine, string) {
 	}
 	chosen := best[0]
 	for _, b := range best[1:] {
-		if b.fen != chosen.fen {
-			return &chosen, fmt.Sprintf("conflicting amounts: %s %s and %s %s",
-				strings.TrimSpace(chosen.raw), FormatFen(chosen.fen), strings.TrimSpace(b.raw), FormatFen(b.fen))
+		if b.fen == chosen.fen {
+			if chosen.marker == "" {
+				chosen.marker = b.marker
+			}
+			continue
 		}
-		if chosen.marker == "" {
-			chosen.marker = b.marker
+		if b.line > chosen.line && a.explains(chosen.line, b.line, b.fen-chosen.fen) {
+			b.earlier = append(append(b.earlier, chosen.earlier...), chosen.fen)
+			if b.marker == "" {
+				b.marker = chosen.marker
+			}
+			chosen = b
+			continue
 		}
+		return &chosen, fmt.Sprintf("conflicting amounts: %s %s and %s %s",
+			strings.TrimSpace(chosen.raw), FormatFen(chosen.fen), strings.TrimSpace(b.raw), FormatFen(b.fen))
 	}
 	return &chosen, ""
+}
+
+// explains reports whether the lines strictly between from and to add up to
+// delta: fees and tax added, discounts, savings and payments taken off
+// (savings may or may not be).
+func (a *analysis) explains(from, to int, delta int64) bool {
+	var plus, minus, save int64
+	for i := from + 1; i < to; i++ {
+		for _, p := range a.lines[i].pairs {
+			if p.val.cls != clsMoney {
+				continue
+			}
+			abs := p.val.fen
+			if abs < 0 {
+				abs = -abs
+			}
+			switch {
+			case p.role == roleFee || p.role == roleTax:
+				plus += p.val.fen
+			case p.role == roleDiscount || p.role == roleDiscountTotal:
+				minus += abs
+			case p.role == roleSavings:
+				save += abs
+			case p.role != roleDue && a.c.paymentLabel(p.label, &p.tk):
+				minus += abs
+			}
+		}
+	}
+	return delta == plus-minus || delta == plus-minus-save
 }
 
 // foreignCurrencies lists the currencies other than the home one that the
@@ -696,14 +822,32 @@ func cleanOrder(raw string) string {
 	return o
 }
 
+// annotation: a line that comments on the item above it ("原价：128.00
+// 会员价节省：20.00", "会员价: 59.80 优惠: -16.40"): it holds a decoy or a
+// savings label. Its amounts are neither items nor summary terms.
+func annotation(ln *line) bool {
+	for _, p := range ln.pairs {
+		if p.val.cls == clsMoney && (p.role == roleInfo || p.role == roleSavings) {
+			return true
+		}
+	}
+	return false
+}
+
 // crossCheck reads the item lines and checks that items + tax + fees −
-// discounts (or the subtotal, or a lower-precedence total) agree with the
-// amount. It returns the items and a reason when they disagree.
-func (a *analysis) crossCheck(amt *amountLine) ([]Item, string) {
+// discounts (− payments already made, for a remaining balance) — or the
+// subtotal, or a lower-precedence or earlier total in their place — agree
+// with the amount; savings may or may not be taken off. It returns the items
+// and a reason when they disagree. strict: the amount must be confirmed by
+// some base (a whole-yuan receipt).
+func (a *analysis) crossCheck(amt *amountLine, paid int64, strict bool) ([]Item, string) {
 	c := a.c
 	zoneEnd := len(a.lines)
 zone:
 	for i := range a.lines {
+		if annotation(&a.lines[i]) {
+			continue
+		}
 		for _, p := range a.lines[i].pairs {
 			if p.val.cls != clsMoney {
 				continue
@@ -727,15 +871,11 @@ zone:
 			continue
 		}
 		known := false
-		for _, p := range ln.pairs {
-			if p.role != roleNone && p.role != roleFee {
+		for k := range ln.pairs {
+			p := &ln.pairs[k]
+			if p.role != roleNone && p.role != roleFee || c.paymentLabel(p.label, &p.tk) {
 				known = true
 				break
-			}
-		}
-		for _, p := range ln.pairs {
-			if c.paymentLabel(p.label, &p.tk) {
-				known = true
 			}
 		}
 		name, qty, fen, ok := itemOf(ln)
@@ -759,16 +899,14 @@ zone:
 		return items, ""
 	}
 	var subs, totals []int64
-	var disc, discTotal, tax, fee int64
+	var disc, discTotal, tax, fee, save int64
 	hasDiscTotal := false
 	for i := range a.lines {
 		ln := &a.lines[i]
-		annotation := false
-		for _, p := range ln.pairs {
-			if p.role == roleInfo {
-				annotation = true
-			}
+		if i < zoneEnd && annotation(ln) {
+			continue
 		}
+		note := annotation(ln)
 		for _, p := range ln.pairs {
 			if p.val.cls != clsMoney {
 				continue
@@ -777,18 +915,19 @@ zone:
 			if abs < 0 {
 				abs = -abs
 			}
-			r, t := p.role, p.tier
-			switch r {
+			switch p.role {
 			case roleSubtotal:
 				subs = append(subs, p.val.fen)
 			case roleDiscount:
-				if !annotation {
+				if !note {
 					disc += abs
 				}
 			case roleDiscountTotal:
 				if !hasDiscTotal {
 					discTotal, hasDiscTotal = abs, true
 				}
+			case roleSavings:
+				save += abs
 			case roleTax:
 				tax += p.val.fen
 			case roleFee:
@@ -796,7 +935,7 @@ zone:
 					fee += p.val.fen
 				}
 			case roleDue:
-				if t != amt.tier {
+				if p.tier != amt.tier {
 					totals = append(totals, p.val.fen)
 				}
 			}
@@ -805,12 +944,18 @@ zone:
 	if hasDiscTotal {
 		disc = discTotal
 	}
-	want := amt.fen
+	totals = append(totals, amt.earlier...)
+	want := amt.fen + paid
 	fits := func(b int64, loose bool) bool {
-		if b+tax+fee-disc == want || b+fee-disc == want {
-			return true
+		for _, s := range []int64{0, save} {
+			if b+tax+fee-disc-s == want || b+fee-disc-s == want {
+				return true
+			}
+			if loose && (b-s == want || b-disc-s == want || b+tax+fee-s == want) {
+				return true
+			}
 		}
-		return loose && (b == want || b-disc == want || b+tax+fee == want)
+		return false
 	}
 	checked := false
 	if len(items) > 0 {
@@ -832,6 +977,9 @@ zone:
 		}
 	}
 	if !checked {
+		if strict {
+			return items, "whole-yuan amount " + FormatFen(amt.fen) + " not confirmed by items or a subtotal"
+		}
 		return items, ""
 	}
 	base := "items " + FormatFen(itemSum)
@@ -840,8 +988,12 @@ zone:
 	} else if len(items) == 0 && len(totals) > 0 {
 		base = "total " + FormatFen(totals[0])
 	}
-	return items, fmt.Sprintf("%s + tax %s + fees %s - discounts %s does not match %s %s",
-		base, FormatFen(tax), FormatFen(fee), FormatFen(disc), strings.TrimSpace(amt.raw), FormatFen(amt.fen))
+	paidNote := ""
+	if paid != 0 {
+		paidNote = " - paid " + FormatFen(paid)
+	}
+	return items, fmt.Sprintf("%s + tax %s + fees %s - discounts %s%s does not match %s %s",
+		base, FormatFen(tax), FormatFen(fee), FormatFen(disc), paidNote, strings.TrimSpace(amt.raw), FormatFen(amt.fen))
 }
 
 // paymentLabel: a tender, change or paid-by label ("Amount Paid 0.00" is

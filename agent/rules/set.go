@@ -35,14 +35,18 @@ type Set struct {
 	TaxContains      []string `json:"tax_contains,omitempty"`
 	FeeContains      []string `json:"fee_contains,omitempty"`
 	DiscountTotal    []string `json:"discount_total,omitempty"`
-	Tax              []string `json:"tax,omitempty"`
-	Fee              []string `json:"fee,omitempty"`
-	Info             []string `json:"info,omitempty"`
-	InfoContains     []string `json:"info_contains,omitempty"`
-	CategorySuffix   []string `json:"category_suffix,omitempty"`
-	OrderNo          []string `json:"order_no,omitempty"`
-	OrderNoWeak      []string `json:"order_no_weak,omitempty"`
-	OrderDecoys      []string `json:"order_decoys,omitempty"`
+	// Savings: a label containing one of these (会员共节省, 已优惠, You
+	// saved) reports a discount that the total may or may not still have to
+	// subtract; the cross-check tries both.
+	Savings        []string `json:"savings,omitempty"`
+	Tax            []string `json:"tax,omitempty"`
+	Fee            []string `json:"fee,omitempty"`
+	Info           []string `json:"info,omitempty"`
+	InfoContains   []string `json:"info_contains,omitempty"`
+	CategorySuffix []string `json:"category_suffix,omitempty"`
+	OrderNo        []string `json:"order_no,omitempty"`
+	OrderNoWeak    []string `json:"order_no_weak,omitempty"`
+	OrderDecoys    []string `json:"order_decoys,omitempty"`
 	// OrderSuffix: a label ending so (销售单号) is an order label too,
 	// unless it contains one of OrderSuffixExcept (原单号, 退款单号).
 	OrderSuffix       []string `json:"order_suffix,omitempty"`
@@ -199,6 +203,7 @@ func (s *Set) Merge(over *Set) *Set {
 	m.TaxContains = union(m.TaxContains, over.TaxContains)
 	m.FeeContains = union(m.FeeContains, over.FeeContains)
 	m.DiscountTotal = union(m.DiscountTotal, over.DiscountTotal)
+	m.Savings = union(m.Savings, over.Savings)
 	m.Tax = union(m.Tax, over.Tax)
 	m.Fee = union(m.Fee, over.Fee)
 	m.Info = union(m.Info, over.Info)
@@ -310,6 +315,7 @@ func (s *Set) remove(labels []string) {
 	}
 	s.Subtotal, s.Discount, s.DiscountTotal = f(s.Subtotal), f(s.Discount), f(s.DiscountTotal)
 	s.DiscountContains, s.TaxContains, s.FeeContains = f(s.DiscountContains), f(s.TaxContains), f(s.FeeContains)
+	s.Savings = f(s.Savings)
 	s.Tax, s.Fee, s.Info, s.InfoContains = f(s.Tax), f(s.Fee), f(s.Info), f(s.InfoContains)
 	s.CategorySuffix, s.OrderNo, s.OrderNoWeak, s.OrderDecoys = f(s.CategorySuffix), f(s.OrderNo), f(s.OrderNoWeak), f(s.OrderDecoys)
 	s.OrderSuffix, s.OrderSuffixExcept = f(s.OrderSuffix), f(s.OrderSuffixExcept)
@@ -353,6 +359,7 @@ const (
 	roleTax
 	roleFee
 	roleCategory
+	roleSavings
 )
 
 // roleWords: a label containing one of words has role r.
@@ -434,6 +441,7 @@ func (s *Set) compile() *compiled {
 		tiers:    make(map[string]int),
 		infoCont: newWordList(keys(s.InfoContains)),
 		contains: []roleWords{
+			{roleSavings, newWordList(keys(s.Savings))},
 			{roleDiscount, newWordList(keys(s.DiscountContains))},
 			{roleTax, newWordList(keys(s.TaxContains))},
 			{roleFee, newWordList(keys(s.FeeContains))},

@@ -38,6 +38,7 @@ type value struct {
 	fen    int64  // money: the amount; int: the integer × 100
 	marker string // currency marker attached to the value ("" when none)
 	hash   bool   // printed with a leading '#'
+	rate   bool   // a rate printed with 折 ("9.5折")
 }
 
 type pair struct {
@@ -49,6 +50,7 @@ type pair struct {
 	tier  int
 	mask  uint64 // runeMask(label), set with role
 	tk    tokens // words of raw, set with role
+	rate  bool   // the label was taken from a 折 rate before it
 }
 
 // line is one printed line, read.
@@ -616,6 +618,7 @@ func readLine(text string, budget int, arena *[]pair) (line, int) {
 		if v.marker == "" && (v.cls == clsInt || v.cls == clsMoney) {
 			if r3, n3 := utf8.DecodeRuneInString(rest); r3 != utf8.RuneError && strings.ContainsRune(unitRunes, r3) {
 				v.cls = clsQty
+				v.rate = r3 == '折'
 				j += n3 // the unit belongs to the count, not to the next label
 			}
 		}
@@ -639,6 +642,7 @@ func readLine(text string, budget int, arena *[]pair) (line, int) {
 		if q := ln.pairs[k-1]; q.val.cls != clsMoney && q.val.cls != clsCode {
 			p.label = q.label
 			p.raw = q.raw
+			p.rate = q.val.rate
 		}
 	}
 	ln.compact, ln.runes, ln.mask = compactLine(text)

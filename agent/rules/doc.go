@@ -36,11 +36,18 @@
 //     takeaway or delivery slip, card slip, tender or paid-by line with a
 //     non-zero amount, payment-method line naming a payment type) shows,
 //     unless a keep-payable word (待支付, 未付) on the same or the next line
-//     cancels it (paid-by and payment-method lines only);
+//     cancels it (paid-by and payment-method lines only). One exception, a
+//     remaining balance: when the only signals are paying labels with
+//     amounts (已付定金 2,000.00, 会员卡支付 500.00) printed before a
+//     first-tier amount due (应付, 待付金额), the receipt has no change line,
+//     and a total printed before the payments less the payments is exactly
+//     that amount, the balance is due;
 //   - an amount-due label is found; the first tier of "amount_due" that has
-//     one decides, and two different amounts in that tier are a conflict;
-//     tiers marked only_without_tender (实付, 实收) count only when no tender
-//     line exists;
+//     one decides. Two different amounts in that tier are a conflict, unless
+//     the lines between them account for the difference (合计 430.00, 服务费
+//     43.00, 总计 473.00; fees and tax added, discounts and payments taken
+//     off): then the last one is due. Tiers marked only_without_tender (实付,
+//     实收) count only when no tender line exists;
 //   - the amount is in the home currency: its marker, and every marker on
 //     the receipt, maps to currency.code ($, HK$, NT$, MOP, € and EUR do not,
 //     unless the merchant maps them); Japanese receipts (¥ is yen) are not,
@@ -48,8 +55,17 @@
 //     needs ¥, RMB, CNY or 人民币: 元 or a bare number there is not yuan;
 //   - the amount is above zero;
 //   - the cross-check passes: when items are listed (an item line's amount is
-//     its line total), or a subtotal or a lower-tier total is printed, one of
-//     them plus tax plus fees minus discounts equals the amount.
+//     its line total), or a subtotal, a lower-tier or earlier total is
+//     printed, one of them plus tax plus fees minus discounts (minus the
+//     payments, for a remaining balance) equals the amount; savings (已优惠,
+//     会员共节省) may or may not have been taken off already, so both are
+//     tried. Lines under an item that carry a decoy or savings amount (原价：
+//     128.00 会员价节省：20.00) are annotations, neither items nor terms.
+//
+// A receipt with no amount carrying decimals or a currency marker, but an
+// integer under an amount-due label (合计: 58), is read in whole yuan; it is
+// payable only when its items or a subtotal confirm the amount, since 合计: 5
+// may count dishes.
 //
 // Otherwise Decision.Reason says why.
 //

@@ -454,7 +454,13 @@ func (a *analysis) signals() (hits []hit, tendered, hasChange bool) {
 			}
 		}
 	}
+signal:
 	for _, sg := range c.signals {
+		for i := range a.lines {
+			if sg.cancel.find(a.lines[i].compact, a.lines[i].mask, &a.lines[i].tk) != "" {
+				continue signal
+			}
+		}
 		for i := range a.lines {
 			ln := &a.lines[i]
 			if sg.KeepCancels && kept(i) {
@@ -495,7 +501,7 @@ func (a *analysis) signals() (hits []hit, tendered, hasChange bool) {
 			}
 			if found && sg.except.find(ln.compact, ln.mask, &ln.tk) == "" {
 				h := hit{reason: sg.Reason + ": " + quote(ln.text), line: i}
-				if paid != nil {
+				if paid != nil && sg.Payment {
 					h.payment, h.fen = true, paid.val.fen
 					tendered = true
 				}
@@ -873,7 +879,7 @@ zone:
 		known := false
 		for k := range ln.pairs {
 			p := &ln.pairs[k]
-			if p.role != roleNone && p.role != roleFee || c.paymentLabel(p.label, &p.tk) {
+			if p.role != roleNone && p.role != roleFee || p.role == roleNone && c.paymentLabel(p.label, &p.tk) {
 				known = true
 				break
 			}
@@ -1012,6 +1018,9 @@ func (c *compiled) paymentLabel(k string, tk *tokens) bool {
 	}
 	km := runeMask(k)
 	for _, sg := range c.signals {
+		if !sg.Payment {
+			continue
+		}
 		if (sg.labels.find(k, km, tk) != "" || hasSuffixAny(k, sg.LabelSuffixes)) && sg.except.find(k, km, tk) == "" {
 			return true
 		}

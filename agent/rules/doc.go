@@ -140,7 +140,10 @@
 //     it: "厨房单", "*** 作废 ***"), "exact" (the whole compacted line),
 //     "contains" (anywhere), "except" (lines containing these never show the
 //     signal), "keep_cancels" (a keep-payable word on the signal's line or
-//     the next line cancels it: "支付方式: 微信支付" then "支付状态: 待支付").
+//     the next line cancels it: "支付方式: 微信支付" then "支付状态: 待支付"),
+//     "cancelled_by" (one of these anywhere on the receipt turns the signal
+//     off: 货到付款 on a delivery slip), "payment" (its labels are payment
+//     lines: never items, and a remaining balance may follow them).
 //   - keep_payable: words that keep a receipt payable despite paid-by lines.
 //
 // # Merging

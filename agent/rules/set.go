@@ -106,9 +106,15 @@ type Signal struct {
 	Contains []string `json:"contains,omitempty"`
 	// Except: a line containing one of these never shows this signal.
 	Except []string `json:"except,omitempty"`
-	// KeepCancels: a keep-payable word (待支付, 未付) on the receipt cancels
-	// this signal.
+	// KeepCancels: a keep-payable word (待支付, 未付) on the signal's line or
+	// the next one cancels this signal.
 	KeepCancels bool `json:"keep_cancels,omitempty"`
+	// Payment: the labels of this signal are payment lines (会员卡支付,
+	// 现金): never items, and a remaining balance may follow them.
+	Payment bool `json:"payment,omitempty"`
+	// CancelledBy: one of these anywhere on the receipt turns this signal
+	// off (货到付款: a delivery slip still to be paid).
+	CancelledBy []string `json:"cancelled_by,omitempty"`
 }
 
 var (
@@ -230,6 +236,8 @@ func (s *Set) Merge(over *Set) *Set {
 				t.Exact = union(t.Exact, sg.Exact)
 				t.Contains = union(t.Contains, sg.Contains)
 				t.Except = union(t.Except, sg.Except)
+				t.CancelledBy = union(t.CancelledBy, sg.CancelledBy)
+				t.Payment = t.Payment || sg.Payment
 				t.KeepCancels = t.KeepCancels || sg.KeepCancels
 				found = true
 				break
@@ -291,6 +299,8 @@ func cloneSignal(sg Signal) Signal {
 		Exact:         union(nil, sg.Exact),
 		Contains:      union(nil, sg.Contains),
 		Except:        union(nil, sg.Except),
+		CancelledBy:   union(nil, sg.CancelledBy),
+		Payment:       sg.Payment,
 		KeepCancels:   sg.KeepCancels,
 	}
 }
@@ -396,13 +406,13 @@ type compiled struct {
 
 type compiledSignal struct {
 	Signal
-	labels, contains, except wordList
-	titles                   []string // compacted
-	titleRunes               []int
-	titleMasks               []uint64
-	maxTitle                 int
-	maxExact                 int // bytes
-	exact                    map[string]bool
+	labels, contains, except, cancel wordList
+	titles                           []string // compacted
+	titleRunes                       []int
+	titleMasks                       []uint64
+	maxTitle                         int
+	maxExact                         int // bytes
+	exact                            map[string]bool
 }
 
 func key(l string) string { return compactLabel(normalize(l)) }
@@ -512,6 +522,7 @@ func (s *Set) compile() *compiled {
 		cs.Contains = keys(sg.Contains)
 		cs.Except = keys(sg.Except)
 		cs.labels, cs.contains, cs.except = newWordList(cs.Labels), newWordList(cs.Contains), newWordList(cs.Except)
+		cs.cancel = newWordList(keys(sg.CancelledBy))
 		c.signals = append(c.signals, cs)
 	}
 	return c

@@ -92,7 +92,7 @@ func (s *Set) Decide(lines []string) Decision {
 	hits, tendered, hasChange := a.signals()
 	amt, amtErr := a.amount(tendered)
 	var paid int64
-	if len(hits) > 0 && amtErr == "" {
+	if len(hits) > 0 && amtErr == "" && c.remaining {
 		if p, ok := a.remainingBalance(hits, amt, hasChange); ok {
 			hits, paid = nil, p
 		}

@@ -157,12 +157,14 @@ Balance Due 68.00`, true, 6800, "3307", "Balance Due"},
 		// The lines between two totals of one tier account for the difference: the last is due.
 		{"total then fee then total", "烧鹅 98.00\n合计 98.00\n服务费(10%) 9.80\n总计 107.80", true, 10780, "", "总计"},
 		{"total then unexplained total", "合计 98.00\n总计 107.80", false, 0, "", "conflicting"},
-		// A remaining balance after a deposit or a partial card payment.
-		{"deposit deducted", "合计 12,680.00\n已付定金 2,000.00\n应付 10,680.00", true, 1068000, "", "already paid"},
-		{"partial member card", "烤鸭 552.00\n合计 552.00\n会员卡支付 500.00\n待付金额 52.00", true, 5200, "", "待付金额"},
-		{"partial payment with chain", "应付金额 100.00\n已付金额 50.00\n待付金额 50.00", true, 5000, "", "待付金额"},
+		// A paid-by line with an amount makes a bill not payable, even when a
+		// balance follows (DESIGN §7); see TestRemainingBalance for the
+		// merchant option that settles balances.
+		{"deposit deducted", "合计 12,680.00\n已付定金 2,000.00\n应付 10,680.00", false, 0, "", "already paid"},
+		{"partial member card", "烤鸭 552.00\n合计 552.00\n会员卡支付 500.00\n待付金额 52.00", false, 0, "", "already paid"},
+		{"partial payment with chain", "应付金额 100.00\n已付金额 50.00\n待付金额 50.00", false, 0, "", "already paid"},
 		{"remaining does not add up", "合计 2,880.00\n已付定金 1,000.00\n待付金额 2,880.00", false, 0, "", "already paid"},
-		{"paid in full then zero due", "应收 68.00\n微信支付 68.00\n待付 0.00", false, 0, "", "zero total"},
+		{"paid in full then zero due", "应收 68.00\n微信支付 68.00\n待付 0.00", false, 0, "", "already paid"},
 		{"due before the payment", "应收 68.00\n微信支付 68.00", false, 0, "", "already paid"},
 		{"cash with change is no partial payment", "合计 100.00\n现金 50.00\n找零 0.00\n待付 50.00", false, 0, "", "cash"},
 		// Whole-yuan receipts, confirmed by their items.
@@ -272,5 +274,35 @@ func TestWorstCaseBounded(t *testing.T) {
 		if d.Payable || d.Reason == "" {
 			t.Errorf("%q: payable %v, reason %q", unit, d.Payable, d.Reason)
 		}
+	}
+}
+
+// TestRemainingBalance: with remaining_balance on, a balance still owed after
+// a deposit or a partial payment is payable when the arithmetic is exact.
+func TestRemainingBalance(t *testing.T) {
+	over, err := Parse([]byte(`{"version": "m1", "remaining_balance": true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := Default().Merge(over)
+	for _, tc := range []struct {
+		name, in string
+		payable  bool
+		amount   int64
+		reason   string
+	}{
+		{"deposit deducted", "合计 12,680.00\n已付定金 2,000.00\n应付 10,680.00", true, 1068000, "already paid"},
+		{"partial member card", "烤鸭 552.00\n合计 552.00\n会员卡支付 500.00\n待付金额 52.00", true, 5200, "待付金额"},
+		{"partial payment with chain", "应付金额 100.00\n已付金额 50.00\n待付金额 50.00", true, 5000, "待付金额"},
+		{"remaining does not add up", "合计 2,880.00\n已付定金 1,000.00\n待付金额 2,880.00", false, 0, "already paid"},
+		{"paid in full then zero due", "应收 68.00\n微信支付 68.00\n待付 0.00", false, 0, "zero total"},
+		{"cash with change is no partial payment", "合计 100.00\n现金 50.00\n找零 0.00\n待付 50.00", false, 0, "cash"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := set.Decide(lines(tc.in))
+			if d.Payable != tc.payable || (tc.payable && d.AmountFen != tc.amount) || !strings.Contains(d.Reason, tc.reason) {
+				t.Fatalf("payable %v amount %d (%s), want %v %d (%s)", d.Payable, d.AmountFen, d.Reason, tc.payable, tc.amount, tc.reason)
+			}
+		})
 	}
 }

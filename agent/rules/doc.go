@@ -36,7 +36,9 @@
 //     takeaway or delivery slip, card slip, tender or paid-by line with a
 //     non-zero amount, payment-method line naming a payment type) shows,
 //     unless a keep-payable word (待支付, 未付) on the same or the next line
-//     cancels it (paid-by and payment-method lines only). One exception, a
+//     cancels it (paid-by and payment-method lines only). One exception,
+//     only when the set has "remaining_balance": true (off by default, as
+//     DESIGN §7 makes any paid-by line with an amount a refusal), a
 //     remaining balance: when the only signals are paying labels with
 //     amounts (已付定金 2,000.00, 会员卡支付 500.00) printed before a
 //     first-tier amount due (应付, 待付金额), the receipt has no change line,

@@ -54,6 +54,13 @@ type Set struct {
 	Tender            Tender   `json:"tender"`
 	NotPayable        []Signal `json:"not_payable,omitempty"`
 	KeepPayable       []string `json:"keep_payable,omitempty"`
+	// RemainingBalance lets a bill that shows payments already made (a
+	// deposit, a member card covering part of it) be payable for the balance
+	// still owed, when a total printed before the payments, less the
+	// payments, is exactly the amount due. Off by default: a paid-by line
+	// with an amount makes a receipt not payable (DESIGN §7); a merchant
+	// whose till prints such balances turns it on.
+	RemainingBalance bool `json:"remaining_balance,omitempty"`
 	// Remove drops labels from every list when this set is merged over
 	// another (a merchant overlay taking a built-in label out).
 	Remove []string `json:"remove,omitempty"`
@@ -186,6 +193,7 @@ func (s *Set) Merge(over *Set) *Set {
 		return s.clone()
 	}
 	m := s.clone()
+	m.RemainingBalance = m.RemainingBalance || over.RemainingBalance
 	if over.Version != "" {
 		m.Version = over.Version
 	}
@@ -256,6 +264,7 @@ func (s *Set) Merge(over *Set) *Set {
 func (s *Set) clone() *Set {
 	m := &Set{
 		Version:           s.Version,
+		RemainingBalance:  s.RemainingBalance,
 		Currency:          Currency{Code: s.Currency.Code, Markers: make(map[string]string, len(s.Currency.Markers))},
 		Subtotal:          union(nil, s.Subtotal),
 		Discount:          union(nil, s.Discount),
@@ -380,6 +389,7 @@ type roleWords struct {
 
 // compiled is a Set prepared for lookups.
 type compiled struct {
+	remaining bool // RemainingBalance
 	home      string
 	markers   map[string]string // upper-cased marker -> currency code
 	markers2  map[string]string // two-letter markers as written (Rs, RM) -> currency code
@@ -444,12 +454,13 @@ func (s *Set) compiled() *compiled {
 
 func (s *Set) compile() *compiled {
 	c := &compiled{
-		home:     strings.ToUpper(s.Currency.Code),
-		markers:  make(map[string]string),
-		markers2: make(map[string]string),
-		roles:    make(map[string]role),
-		tiers:    make(map[string]int),
-		infoCont: newWordList(keys(s.InfoContains)),
+		remaining: s.RemainingBalance,
+		home:      strings.ToUpper(s.Currency.Code),
+		markers:   make(map[string]string),
+		markers2:  make(map[string]string),
+		roles:     make(map[string]role),
+		tiers:     make(map[string]int),
+		infoCont:  newWordList(keys(s.InfoContains)),
 		contains: []roleWords{
 			{roleSavings, newWordList(keys(s.Savings))},
 			{roleDiscount, newWordList(keys(s.DiscountContains))},

@@ -7,7 +7,8 @@ import (
 )
 
 // A GBK receipt in Chinese mode: two lines, a total in two columns, feeds
-// and a cut. Scan finds the lines and the splice point before the feeds.
+// and a cut. Scan finds the lines and the splice point at the start of
+// the line after the total, before the feeds.
 func ExampleScan() {
 	job := []byte("\x1b@\x1c&" + // ESC @, FS & (Chinese mode)
 		"\x1ba\x01\xb2\xe8\xb9\xdd\n" + // ESC a 1, 茶馆 (GBK), LF
@@ -24,7 +25,7 @@ func ExampleScan() {
 	// encoding: gb18030
 	// center bold=false "茶馆"
 	// left   bold=true  "合计\t68.00"
-	// cut: 35 splice: 31 mid-line: true bold: true
+	// cut: 35 splice: 32 mid-line: false bold: true
 }
 
 // Split tokenizes a stream as it arrives: n == 0 asks for more bytes.

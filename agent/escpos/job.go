@@ -40,10 +40,16 @@ type Receipt struct {
 	// CutOffset is the offset of the receipt's cut token, -1 when none.
 	CutOffset int
 
-	// SpliceOffset is where a QR block is inserted (DESIGN 2.5): before
-	// the feeds and state setters (Token.IsTail) that precede the cut, or,
-	// without a cut, before the trailing feeds, ESC @, drawer kicks and
-	// status queries at the end of the job. -1 when no block can go in.
+	// SpliceOffset is where a QR block is inserted (DESIGN 2.5): at the
+	// start of a line, before the feeds and state setters (Token.IsTail)
+	// that precede the cut, or, without a cut, before the trailing feeds,
+	// ESC @, drawer kicks and status queries at the end of the job. The
+	// LF or CR LF that ends the last printed text line belongs to that
+	// line, so the block goes after it; after an image, barcode or QR the
+	// print position is already at the start of a line. It is never after
+	// a command whose declared length runs past the end of the job (the
+	// printer takes the rest of the job as its data). -1 when no block
+	// can go in.
 	SpliceOffset int
 	SpliceReason string // why SpliceOffset is -1: one of the Reason constants
 
@@ -141,7 +147,8 @@ type State struct {
 	Chinese   bool // FS & in force
 	UTF8      bool // FS ( C selected UTF-8
 	// MidLine is true when printable text precedes SpliceOffset on the same
-	// line: an inserted block must then start with LF.
+	// line (the receipt's last text has no line end before its cut or the
+	// end of the job): an inserted block must then start with LF.
 	MidLine bool
 }
 

@@ -146,6 +146,7 @@ type scanner struct {
 	sawUTF8     bool // FS ( C selected UTF-8 somewhere
 	firstPage   int  // first ESC t n of the job, -1 when none
 	afterUnk    bool // previous token was an unknown command
+	crEnded     bool // previous token was a CR that ended a printed line
 	qrOff       int  // last stored QR / symbol payload
 	qrLen       int
 	symOff      int
@@ -315,21 +316,33 @@ func cmdName(b []byte) string {
 }
 
 func (s *scanner) token(t Token) {
+	// The LF or CR (CR LF being one break) that ends a printed text line
+	// belongs to that line: the splice point goes after it, at the start
+	// of the next line (DESIGN 2.5), and only the feeds after it are the
+	// receipt's tail.
+	ends := false
 	switch t.Kind {
 	case KindText:
 		s.text(t)
 	case KindCtrl:
+		if t.Op == OpLF || t.Op == OpCR {
+			ends = s.lineInk || (t.Op == OpLF && s.crEnded)
+			s.crEnded = ends && t.Op == OpCR
+		}
 		s.ctrl(t)
 	default:
 		if t.Op == OpCut {
 			s.cutToken(t)
-			s.afterUnk = false
+			s.afterUnk, s.crEnded = false, false
 			return
 		}
 		s.command(t)
 	}
 	s.afterUnk = t.Kind == KindCmd && t.Op == OpUnknown
-	if !t.IsTail() {
+	if t.Kind != KindCtrl || t.Op != OpLF && t.Op != OpCR {
+		s.crEnded = false
+	}
+	if ends || !t.IsTail() {
 		s.cut.mark(t.Off+t.Len, s.pageMode, s.lineAny)
 		switch t.Op {
 		case OpInit, OpStatusQuery, OpRealtime, OpDrawer:

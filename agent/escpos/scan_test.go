@@ -100,47 +100,74 @@ func TestScanReceipts(t *testing.T) {
 		want []rc
 	}{
 		{
-			// "A\n" [0,2) then ESC d 3 [2,5), GS V 65 0 [5,9): the block
-			// goes before the tail LF + ESC d, right after "A".
+			// "A\n" [0,2) then ESC d 3 [2,5), GS V 65 0 [5,9): the LF
+			// that ends "A" belongs to its line; the block goes after
+			// it, at the start of a line, before the tail ESC d.
 			"walk back over the tail",
 			job("A", "x:0A", "x:1B6403", "x:1D564100"),
-			[]rc{{0, 9, 5, 1, ""}},
+			[]rc{{0, 9, 5, 2, ""}},
+		},
+		{
+			// CR LF is one line end: the block goes after both.
+			"CR LF ends the last line",
+			job("A", "x:0D0A", "x:0D0A 0D0A", "x:1D5601"),
+			[]rc{{0, 10, 7, 3, ""}},
+		},
+		{
+			// Blank text and the LF after it are tail.
+			"blank line is tail",
+			job("A", "x:0A", "  ", "x:0A", "x:1D5601"),
+			[]rc{{0, 8, 5, 2, ""}},
+		},
+		{
+			// The last text has no line end before the cut: the block
+			// goes right after it and must start with its own LF.
+			"last text without a line end",
+			job("A", "x:1B4500", "x:1D5601"),
+			[]rc{{0, 7, 4, 1, ""}},
+		},
+		{
+			// After a barcode the print position is at the start of a
+			// line: every LF after it is a trailing feed.
+			"LF after a barcode is tail",
+			job("x:1D6B04 41 00", "x:0A", "x:1D5601"),
+			[]rc{{0, 9, 6, 5, ""}},
 		},
 		{
 			// State setters between content and cut are tail too.
 			"state setters are tail",
 			job("A", "x:0A", "x:1B6100 1D2100 1B4500", "x:1D5600"),
-			[]rc{{0, 14, 11, 1, ""}},
+			[]rc{{0, 14, 11, 2, ""}},
 		},
 		{
 			// Drawer kick and ESC @ after the cut stay with the receipt.
 			"bytes after the last cut that print nothing",
 			job("A", "x:0A", "x:1D5600", "x:1B700019FA", "x:1B40", "x:00 00"),
-			[]rc{{0, 14, 2, 1, ""}},
+			[]rc{{0, 14, 2, 2, ""}},
 		},
 		{
 			"text after the last cut starts a receipt",
 			job("A", "x:0A", "x:1D5600", "B", "x:0A"),
-			[]rc{{0, 5, 2, 1, ""}, {5, 7, -1, 6, ""}},
+			[]rc{{0, 5, 2, 2, ""}, {5, 7, -1, 7, ""}},
 		},
 		{
 			// GS V 1 then GS V 0 with nothing between: one receipt, the
 			// splice before the first cut.
 			"two cuts in a row",
 			job("A", "x:0A", "x:1D5601", "x:1D5600"),
-			[]rc{{0, 8, 2, 1, ""}},
+			[]rc{{0, 8, 2, 2, ""}},
 		},
 		{
 			"two receipts",
 			job("x:1B40", "A", "x:0A", "x:1D564200", "x:1B40", "B", "x:0A", "x:1D564200"),
-			[]rc{{0, 8, 4, 3, ""}, {8, 16, 12, 11, ""}},
+			[]rc{{0, 8, 4, 4, ""}, {8, 16, 12, 12, ""}},
 		},
 		{
 			// Without a cut: before the trailing feeds, ESC @, drawer kick
 			// and status queries.
 			"no cut",
 			job("A", "x:0A0A", "x:1B6405", "x:1B40", "x:100401", "x:1B700019FA"),
-			[]rc{{0, 16, -1, 1, ""}},
+			[]rc{{0, 16, -1, 2, ""}},
 		},
 		{
 			"page mode at the cut",
@@ -186,17 +213,24 @@ func TestScanSpliceState(t *testing.T) {
 			// The state of the last content, not the reset that follows it.
 			"state of the last line",
 			job("x:1B6101 1D2111 1B4501", "TOTAL 5.00", "x:0A", "x:1B6100 1D2100 1B4500", "x:1D564100"),
-			State{Align: AlignCenter, Width: 2, Height: 2, Bold: true, MidLine: true},
+			State{Align: AlignCenter, Width: 2, Height: 2, Bold: true},
 		},
 		{
 			"code page and Chinese mode",
 			job("x:1B7413 1C26 1B2D01 1D4201", "A", "x:0A", "x:1D5600"),
-			State{Width: 1, Height: 1, CodePage: 19, Chinese: true, Underline: 1, Reverse: true, MidLine: true},
+			State{Width: 1, Height: 1, CodePage: 19, Chinese: true, Underline: 1, Reverse: true},
 		},
 		{
 			"UTF-8 mode and ESC ! mode",
 			job("x:1C2843020030 02 1B2130", "A", "x:0A", "x:1D5600"),
-			State{Width: 2, Height: 2, Mode: 0x30, UTF8: true, MidLine: true},
+			State{Width: 2, Height: 2, Mode: 0x30, UTF8: true},
+		},
+		{
+			// Text with no line end before the cut: the block must
+			// begin with its own LF.
+			"mid-line",
+			job("x:1B4501", "A", "x:1B4500", "x:1D5600"),
+			State{Width: 1, Height: 1, Bold: true, MidLine: true},
 		},
 		{
 			// An image ends at a line boundary: no LF needed.

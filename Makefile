@@ -41,7 +41,7 @@ unit:
 	$(GO) test -count=1 -timeout 30m -v ./... > $(TESTLOG) 2>&1 || rc=$$?; \
 	grep -E '^(ok|FAIL|---|panic:|\?)|^\s+--- FAIL|_test\.go:[0-9]+:' $(TESTLOG) | grep -vE '^\s*--- (PASS|SKIP)' | tail -400; \
 	pass=$$(grep -cE '^\s*--- PASS' $(TESTLOG)); fail=$$(grep -cE '^\s*--- FAIL' $(TESTLOG)); skip=$$(grep -cE '^\s*--- SKIP' $(TESTLOG)); \
-	if [ $$skip -gt 0 ]; then echo "skipped:"; grep -A1 -E '^\s*--- SKIP' $(TESTLOG) | grep -vE '^\s*--- SKIP|^--$$' | sort | uniq -c | head -40; fi; \
+	if [ $$skip -gt 0 ]; then echo "skipped:"; awk '/^ *--- SKIP/ { sub(/^ *--- SKIP: /, ""); sub(/ \(.*$$/, ""); print "  " $$0 ":" prev } { prev = $$0 }' $(TESTLOG) | head -40; fi; \
 	echo "$$pass passed, $$fail failed, $$skip skipped"; \
 	exit $$rc
 

@@ -72,6 +72,10 @@ const (
 	ReasonStar       = "Star Line Mode"       // not ESC/POS: the splice would need Star commands
 	ReasonMangled    = "mangled text capture" // a text layer rewrote the bytes (EF BF BD, Latin-1 doubling)
 	ReasonNothing    = "nothing printed"      // no text, image or code in the receipt
+	// ReasonSwallowed: the receipt comes after a command whose declared
+	// length runs past the end of the job; the printer reads all of it,
+	// cuts included, as that command's data.
+	ReasonSwallowed = "after a command that runs past the end of the job"
 )
 
 // Line is one printed line.

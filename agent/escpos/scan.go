@@ -134,6 +134,7 @@ type scanner struct {
 	rLine   int
 	rPrints bool
 	rDrawer bool
+	rAfter  bool // the receipt starts after a command that swallows the job
 	cut     spot // after the last non-tail token
 	end     spot // after the last token that is neither tail nor trailer
 
@@ -147,6 +148,7 @@ type scanner struct {
 	firstPage   int  // first ESC t n of the job, -1 when none
 	afterUnk    bool // previous token was an unknown command
 	crEnded     bool // previous token was a CR that ended a printed line
+	swallowed   bool // a command ran past the end of the job (swallows)
 	qrOff       int  // last stored QR / symbol payload
 	qrLen       int
 	symOff      int
@@ -210,12 +212,30 @@ func (s *scanner) run() {
 		}
 		t.Off = off
 		if t.Trunc {
+			if !s.swallowed && s.swallows(t) {
+				// The printer takes the rest of the job as this
+				// command's data: the splice points stay where they
+				// are, before it, and no later receipt gets one.
+				s.swallowed = true
+			}
 			t = s.truncated(t)
 		}
 		s.token(t)
 		off += t.Len
 	}
 	s.flushLine()
+}
+
+// swallows tells whether a Trunc command's declared length runs past the
+// end of the job, so that a printer reads every later byte as its data:
+// it was cut short by the end of the data, or it declares more than
+// MaxCommandLen bytes and fewer remain. A barcode without its terminator
+// is not one: printers end it at the first byte outside its character set.
+func (s *scanner) swallows(t Token) bool {
+	if t.Off+t.Len == len(s.data) {
+		return true
+	}
+	return t.Op != OpBarcode && len(s.data)-t.Off <= MaxCommandLen
 }
 
 // truncated reports a command whose declared length is wrong and, when it
@@ -341,6 +361,9 @@ func (s *scanner) token(t Token) {
 	s.afterUnk = t.Kind == KindCmd && t.Op == OpUnknown
 	if t.Kind != KindCtrl || t.Op != OpLF && t.Op != OpCR {
 		s.crEnded = false
+	}
+	if s.swallowed {
+		return
 	}
 	if ends || !t.IsTail() {
 		s.cut.mark(t.Off+t.Len, s.pageMode, s.lineAny)
@@ -652,6 +675,10 @@ func (s *scanner) newReceipt(off int) {
 	s.rLine = len(s.lines)
 	s.rPrints = false
 	s.rDrawer = false
+	s.rAfter = s.swallowed
+	if s.swallowed {
+		return
+	}
 	s.cut.mark(off, s.pageMode, s.lineAny)
 	s.end.mark(off, s.pageMode, s.lineAny)
 }
@@ -679,6 +706,8 @@ func (s *scanner) closeReceipt(end, cut int, at spot) {
 		r.splice, r.reason = -1, ReasonPageMode
 	case !s.rPrints:
 		r.splice, r.reason = -1, ReasonNothing
+	case s.rAfter:
+		r.splice, r.reason = -1, ReasonSwallowed
 	}
 	s.rcpts = append(s.rcpts, r)
 }

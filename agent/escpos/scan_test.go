@@ -180,6 +180,22 @@ func TestScanReceipts(t *testing.T) {
 			job("x:1B4C", "A", "x:0C", "x:0A", "x:1D5600"),
 			[]rc{{0, 8, 5, 4, ""}},
 		},
+		{
+			// GS ( 0 declares 0x1D30 bytes and runs past the end: the
+			// printer reads the GS V 48 the analyser resynchronises on,
+			// and the "0" after it, as its data. The point is found by
+			// walking back from that command; no later receipt gets one.
+			"command running past the end swallows the cut",
+			[]byte("0\x1d(00\x1dV00"),
+			[]rc{{0, 8, 5, 1, ""}, {8, 9, -1, -1, ReasonSwallowed}},
+		},
+		{
+			// A GS v 0 image declaring 2x16 bytes with 2 present: the
+			// block goes before it, after the LF that ends the text.
+			"truncated image at the end",
+			job("Total 5.00", "x:0A", "x:1B6403", "x:1D763000 0200 1000 FFFF"),
+			[]rc{{0, 24, -1, 11, ""}},
+		},
 		{"empty job", nil, []rc{{0, 0, -1, -1, "nothing printed"}}},
 		{"only feeds", job("x:1B40 0A0A"), []rc{{0, 4, -1, -1, "nothing printed"}}},
 	}

@@ -30,6 +30,8 @@ type Printer struct {
 	// queue pointing at one of them must be refused).
 	AgentAddrs []string
 	Logger     *slog.Logger // with the printer attribute
+
+	link *link // the server link; nil without one
 }
 
 // PrintFunc prints one printer's jobs until ctx is done. An error other
@@ -47,10 +49,15 @@ type Addrs struct {
 type Options struct {
 	Print PrintFunc   // nil: jobs stay pending
 	Ready func(Addrs) // called once every listener is bound
+	// Welcomed is called once, on a goroutine of Run, when the server
+	// link ([server] url = ws:// or wss://) is first welcomed.
+	Welcomed func()
 }
 
 // Run runs the agent until ctx is done, printing through agent/worker
-// (Workers) without a QR source until the server link exists.
+// (Workers). With [server] url = ws:// or wss:// and a token file, the
+// server link hands out the QR codes; url = "local:..." uses a local test
+// source; "" prints without QR.
 func Run(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	var qr worker.QRSource
 	if local, ok, err := worker.ParseLocalQR(cfg.Server.URL); err != nil {
@@ -187,10 +194,25 @@ func RunWith(ctx context.Context, cfg config.Config, logger *slog.Logger, opt Op
 	for _, p := range cfg.Printers {
 		printers = append(printers, status.Printer{Name: p.Name, Driver: p.Driver, Device: p.Device, Profile: p.Profile, Status: caches[p.Name]})
 	}
-	statusSrv := status.New(status.Options{
+	var lk *link
+	if IsCloudURL(cfg.Server.URL) {
+		lk, err = newLink(cfg, sp, caches, logger)
+		if errors.Is(err, ErrNotEnrolled) {
+			logger.Warn("agent: not enrolled: run printpay enroll --server URL --code CODE; receipts print without QR", "token_file", cfg.Server.TokenFile)
+			lk = nil
+		} else if err != nil {
+			closeAll()
+			return err
+		}
+	}
+	sopt := status.Options{
 		Spool: sp, Intake: in, Printers: printers, ServerURL: cfg.Server.URL, Version: Version,
 		Password: password, Logger: logger.With("component", "status"),
-	})
+	}
+	if lk != nil {
+		sopt.Link = lk.statusLink
+	}
+	statusSrv := status.New(sopt)
 
 	// Start; the first fatal error stops everything.
 	ctx, cancel := context.WithCancel(ctx)
@@ -212,6 +234,20 @@ func RunWith(ctx context.Context, cfg config.Config, logger *slog.Logger, opt Op
 		}()
 	}
 	run("spool", sp.Run)
+	if lk != nil {
+		run("server link", lk.run)
+		if opt.Welcomed != nil {
+			welcomed := lk.client.Welcomed()
+			run("welcome hook", func(ctx context.Context) error {
+				select {
+				case <-welcomed:
+					opt.Welcomed()
+				case <-ctx.Done():
+				}
+				return nil
+			})
+		}
+	}
 	for _, r := range raws {
 		raw := in.Raw(r.printer)
 		ln := r.ln
@@ -233,7 +269,7 @@ func RunWith(ctx context.Context, cfg config.Config, logger *slog.Logger, opt Op
 			plog.Info("agent: no printing for this printer yet; its jobs stay pending", "driver", p.Driver)
 			continue
 		}
-		pr := Printer{Config: p, Spool: sp, Status: caches[p.Name], Agent: cfg, AgentAddrs: agentAddrs, Logger: plog}
+		pr := Printer{Config: p, Spool: sp, Status: caches[p.Name], Agent: cfg, AgentAddrs: agentAddrs, Logger: plog, link: lk}
 		run("printer "+p.Name, func(ctx context.Context) error { return opt.Print(ctx, pr) })
 	}
 	if opt.Ready != nil {

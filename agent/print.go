@@ -15,14 +15,30 @@ import (
 // Workers returns the PrintFunc that prints through agent/worker: the
 // printer's driver (drivers/all) opened with its profile and the status
 // cache the raw listener answers from, and one worker on its spool queue.
-// qr hands out payment codes; nil prints every receipt without a QR.
+// qr hands out payment codes; nil prints every receipt without a QR,
+// unless the agent runs with a server link ([server] url = ws:// or
+// wss://): then the link is the QR source, the analyzer reads the
+// merchant's rules in force for each job, and the link sees every result
+// the worker records (paid orders, uploads, cancels) and can reach the
+// worker for paid notices.
 func Workers(qr worker.QRSource) PrintFunc {
 	return func(ctx context.Context, p Printer) error {
 		wc, open, analyze, err := workerParts(p)
 		if err != nil {
 			return err
 		}
-		w := worker.New(wc, worker.SpoolQueue(p.Spool, p.Config.Name), open, qr, analyze, p.Logger.With("component", "worker"))
+		q := worker.SpoolQueue(p.Spool, p.Config.Name)
+		if l := p.link; l != nil {
+			if qr == nil {
+				qr = l.source()
+			}
+			q = l.queue(p.Config.Name, q)
+		}
+		w := worker.New(wc, q, open, qr, analyze, p.Logger.With("component", "worker"))
+		if l := p.link; l != nil {
+			l.addWorker(p.Config.Name, w)
+			defer l.removeWorker(p.Config.Name, w)
+		}
 		return w.Run(ctx)
 	}
 }
@@ -73,6 +89,16 @@ func workerParts(p Printer) (worker.Config, worker.Opener, worker.Analyzer, erro
 	if p.Agent.Intake.AppendCut || prof.AppendCut {
 		wc.AppendCut = prof.Cut
 	}
-	analyze := worker.ReceiptAnalyzer(receipt.Options{Encoding: encoding, QRCopies: pc.QRCopies})
+	ropt := receipt.Options{Encoding: encoding, QRCopies: pc.QRCopies}
+	analyze := worker.ReceiptAnalyzer(ropt)
+	if l := p.link; l != nil {
+		// The merchant's rules may change while the agent runs: each job
+		// is read with the set in force when its analysis starts.
+		analyze = func(data []byte) worker.Analysis {
+			o := ropt
+			o.Rules = l.currentRules()
+			return worker.ReceiptAnalyzer(o)(data)
+		}
+	}
 	return wc, open, analyze, nil
 }

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Builds the release artefacts into OUT (default dist/):
 #   OUT/printpay, OUT/printpay.exe (signed), OUT/printpay-setup.exe (NSIS,
-#   signed, with a signed uninstaller), OUT/printpay_<version>_amd64.deb.
+#   signed, with a signed uninstaller), OUT/printpay.msi (wixl, signed),
+#   OUT/printpay_<version>_amd64.deb.
 # Usage: installer/build.sh [OUT]
 # Environment:
 #   VERSION       the version (default: main.version in agent/cmd/printpay/main.go)
 #   RELEASE_CERT  code-signing certificate (PEM) and RELEASE_KEY its key;
 #   RELEASE_KEY   without them a throw-away test certificate is made in OUT/test-cert/
-# As root it installs the tools it lacks (nsis, osslsigncode, openssl; nfpm
-# with go install); otherwise it prints the exact commands and stops.
+# As root it installs the tools it lacks (nsis, wixl, msitools, osslsigncode,
+# openssl; nfpm with go install); otherwise it prints the exact commands and
+# stops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${1:-dist}"
@@ -27,6 +29,8 @@ while [ "$(echo "$VIVERSION" | tr -cd . | wc -c)" -lt 3 ]; do VIVERSION="$VIVERS
 apt_missing=()
 command -v makensis >/dev/null || apt_missing+=(nsis)
 command -v osslsigncode >/dev/null || apt_missing+=(osslsigncode)
+command -v wixl >/dev/null || apt_missing+=(wixl)
+command -v msibuild >/dev/null || apt_missing+=(msitools)
 command -v openssl >/dev/null || apt_missing+=(openssl)
 NFPM="$(command -v nfpm || true)"
 [ -z "$NFPM" ] && [ -x "$GOBIN_DIR/nfpm" ] && NFPM="$GOBIN_DIR/nfpm"
@@ -77,7 +81,23 @@ installer/windows/sign.sh "$OUT/printpay.exe"
 # --- Windows setup ----------------------------------------------------------
 makensis -V2 -DVERSION="$VERSION" -DVIVERSION="$VIVERSION" -DEXE="$OUT/printpay.exe" \
   -DOUTFILE="$OUT/printpay-setup.exe" -DSIGN="$PWD/installer/windows/sign.sh" installer/windows/printpay.nsi
-for f in printpay.exe printpay-setup.exe; do
+# --- Windows MSI ------------------------------------------------------------
+# MSI versions are three numbers (the fourth is ignored by upgrades).
+MSIVERSION="$(echo "$VIVERSION" | cut -d. -f1-3)"
+mstage="$OUT/.msi-build"
+rm -rf "$mstage" && mkdir -p "$mstage"
+cp "$OUT/printpay.exe" installer/windows/printpay.wxs "$mstage/"
+if ! (cd "$mstage" && wixl -a x64 -D Version="$MSIVERSION" -D Exe=printpay.exe -o printpay.msi printpay.wxs >wixl.log 2>&1); then
+  cat "$mstage/wixl.log" >&2
+  echo "dist: wixl failed" >&2
+  exit 1
+fi
+installer/windows/msi-fixup.sh "$mstage/printpay.msi"
+mv "$mstage/printpay.msi" "$OUT/printpay.msi"
+rm -rf "$mstage"
+installer/windows/sign.sh "$OUT/printpay.msi"
+
+for f in printpay.exe printpay-setup.exe printpay.msi; do
   if ! "${VERIFY[@]}" -in "$OUT/$f" >"$OUT/.verify.log" 2>&1; then
     cat "$OUT/.verify.log" >&2
     echo "dist: osslsigncode verify $f failed" >&2
@@ -99,4 +119,4 @@ fi
 rm -rf "$stage"
 deb="$OUT/printpay_${VERSION}_amd64.deb"
 [ -s "$deb" ] || { echo "dist: $deb was not built" >&2; ls "$OUT" >&2; exit 1; }
-echo "dist: $OUT/printpay-setup.exe (signed, verified), $deb"
+echo "dist: $OUT/printpay-setup.exe and $OUT/printpay.msi (signed, verified), $deb"

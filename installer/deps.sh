@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs what `make test-installers` runs against: headless Wine and
-# binutils for the ProcessPrng stand-in DLL, NSIS and osslsigncode for the
-# setup, CUPS for the queue, systemd for `systemd-analyze verify`. As root it
+# binutils for the ProcessPrng stand-in DLL, NSIS, wixl, msitools and osslsigncode for the
+# setup and the MSI, CUPS for the queue, systemd for `systemd-analyze verify`. As root it
 # installs what is missing; otherwise it prints the exact command and fails.
 set -u
-PKGS=(wine wine64 binutils-mingw-w64-x86-64 nsis osslsigncode openssl systemd cups cups-client adduser)
+PKGS=(wine wine64 binutils-mingw-w64-x86-64 nsis wixl msitools osslsigncode openssl systemd cups cups-client adduser)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -15,10 +15,11 @@ import (
 	"printpay.dev/printpay/internal/testenv"
 )
 
-// Two builds, so the tests can upgrade one to the other.
+// Two builds, so the tests can upgrade one to the other (MSI upgrades
+// compare three numbers, so the versions are plain).
 const (
-	version1 = "0.1.0~pkgtest1"
-	version2 = "0.1.0~pkgtest2"
+	version1 = "0.1.1"
+	version2 = "0.1.2"
 )
 
 var (

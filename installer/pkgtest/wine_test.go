@@ -298,11 +298,92 @@ func TestWineSetup(t *testing.T) {
 
 	// Purge.
 	uninstall(t, w, "/S", "/PURGE=1")
+	noProgramData(t, w, "/PURGE=1")
+
+	testMSI(t, w, dir)
+}
+
+func noProgramData(t *testing.T, w *wine, how string) {
+	t.Helper()
 	if _, err := os.Stat(w.path(programData)); !os.IsNotExist(err) {
 		var left []string
 		filepath.Walk(w.path(programData), func(p string, _ os.FileInfo, _ error) error { left = append(left, p); return nil })
-		t.Errorf("/PURGE=1 left %s: %q", programData, left)
+		t.Errorf("%s left %s: %q", how, programData, left)
 	}
+}
+
+// testMSI runs the MSI in the same prefix (after the setup's purge): refused
+// on an old Windows, silent install with properties, service running with a
+// quoted path, a job printed, a major upgrade keeping the configuration,
+// then msiexec /x with PURGE=1 leaving no service, files or keys.
+func testMSI(t *testing.T, w *wine, dir string) {
+	msi1 := `Z:` + strings.ReplaceAll(filepath.Join(dir, "v1", "printpay.msi"), "/", `\`)
+	msi2 := `Z:` + strings.ReplaceAll(filepath.Join(dir, "v2", "printpay.msi"), "/", `\`)
+	exe := w.path(programFiles + `\printpay.exe`)
+	msiexec := func(args ...string) (string, int) {
+		return w.run(append([]string{"msiexec"}, args...)...)
+	}
+
+	w.run("winecfg", "/v", "win7")
+	if out, code := msiexec("/i", msi1, "/qn"); code == 0 {
+		t.Errorf("MSI on Windows 7 exited 0: %s", out)
+	}
+	if _, err := os.Stat(exe); !os.IsNotExist(err) {
+		t.Errorf("MSI on Windows 7 installed files: %v", err)
+	}
+	w.run("winecfg", "/v", "win10")
+
+	if out, code := msiexec("/i", msi1, "/qn", "SERVER=http://127.0.0.1:1", "CODE=123456"); code != 0 {
+		t.Fatalf("msiexec /i: exit %d\n%s", code, out)
+	}
+	w.waitState("RUNNING", 15*time.Second)
+	img, _ := w.run("reg", "query", serviceKey, "/v", "ImagePath")
+	if !strings.Contains(img, `"`+programFiles+`\printpay.exe" --service --config`) {
+		t.Errorf("MSI: ImagePath not quoted or without --service:\n%s", img)
+	}
+	confFile := w.path(programData + `\printpay.toml`)
+	data, err := os.ReadFile(confFile)
+	must(t, err)
+	cfg, err := config.Parse("printpay.toml", data)
+	must(t, err)
+	if cfg.Server.URL != "ws://127.0.0.1:1/v1/agent" {
+		t.Errorf("MSI: server url %q", cfg.Server.URL)
+	}
+	job := []byte("\x1b@printpay msi\n\x1dVA\x00")
+	sendJob(t, cfg.Intake.Raw, job)
+	checkPrinted(t, w, cfg, job)
+
+	data = append(data, []byte("# edited by the shop\n")...)
+	must(t, os.WriteFile(confFile, data, 0o644))
+	if out, code := msiexec("/i", msi2, "/qn"); code != 0 {
+		t.Fatalf("MSI upgrade: exit %d\n%s", code, out)
+	}
+	w.waitState("RUNNING", 15*time.Second)
+	if out, _ := w.run(exe, "version"); !strings.Contains(out, version2) {
+		t.Errorf("after MSI upgrade: %q, want %s", out, version2)
+	}
+	if got, _ := os.ReadFile(confFile); !bytes.Equal(got, data) {
+		t.Errorf("MSI upgrade changed the config:\n%s", got)
+	}
+
+	if out, code := msiexec("/x", msi2, "/qn", "PURGE=1"); code != 0 {
+		t.Fatalf("msiexec /x: exit %d\n%s", code, out)
+	}
+	if st := w.serviceState(); st != "" {
+		t.Errorf("service still there after msiexec /x: %s", st)
+	}
+	for _, k := range []string{serviceKey, eventLogKey} {
+		if w.regExists(k) {
+			t.Errorf("registry key left after msiexec /x: %s", k)
+		}
+	}
+	if _, err := os.Stat(exe); !os.IsNotExist(err) {
+		t.Errorf("%s left after msiexec /x: %v", exe, err)
+	}
+	if out, _ := w.run("reg", "query", `HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall`); strings.Contains(out, "{") {
+		t.Errorf("an Uninstall entry is left after msiexec /x:\n%s", out)
+	}
+	noProgramData(t, w, "msiexec /x PURGE=1")
 }
 
 // uninstall runs the uninstaller (which copies itself away and returns at

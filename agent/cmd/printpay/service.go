@@ -315,7 +315,11 @@ func (u *setup) uninstall(purge, noService bool) int {
 		if c, err := config.Load(u.paths.Config); err == nil {
 			cfg = c
 		}
-		for _, p := range []string{cfg.Spool.Dir, cfg.Server.TokenFile, cfg.Log.File,
+		cloud := ""
+		if cfg.Spool.Dir != "" {
+			cloud = agent.CloudStateDir(cfg)
+		}
+		for _, p := range []string{cfg.Spool.Dir, cloud, cfg.Server.TokenFile, cfg.Log.File,
 			u.paths.Config, u.paths.Config + ".damaged", u.paths.Spool, u.paths.Token, u.paths.Preview} {
 			if p == "" {
 				continue
@@ -332,7 +336,7 @@ func (u *setup) uninstall(purge, noService bool) int {
 		}
 		os.Remove(u.paths.Data) // only when empty
 		os.Remove(filepath.Dir(u.paths.Config))
-		u.say("deleted the configuration, token, spool and log")
+		u.say("deleted the configuration, token, spool, server state and log")
 	} else if rc == 0 {
 		u.say("kept the configuration, token and spool in %s", u.paths.Data)
 	}

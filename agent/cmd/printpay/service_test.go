@@ -18,6 +18,7 @@ import (
 
 	"github.com/kardianos/service"
 
+	"printpay.dev/printpay/agent"
 	"printpay.dev/printpay/agent/config"
 	"printpay.dev/printpay/installer"
 )
@@ -207,14 +208,18 @@ func TestInstallUninstall(t *testing.T) {
 		t.Errorf("start when not installed: %d %q", code, errs)
 	}
 
-	// --purge deletes the program data.
+	// --purge deletes the program data, the server link's state included.
 	if err := os.WriteFile(cfg.Server.TokenFile, []byte("secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cloud := agent.CloudStateDir(cfg)
+	if err := os.MkdirAll(filepath.Join(cloud, "uploads"), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	if code, out, errs := e.run(t, "uninstall", "--purge"); code != 0 {
 		t.Fatalf("purge: %d %q %q", code, out, errs)
 	}
-	for _, p := range []string{e.cfg, cfg.Spool.Dir, cfg.Server.TokenFile, filepath.Dir(e.cfg)} {
+	for _, p := range []string{e.cfg, cfg.Spool.Dir, cfg.Server.TokenFile, cloud, filepath.Dir(e.cfg)} {
 		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s survived --purge: %v", p, err)
 		}

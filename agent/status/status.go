@@ -2,7 +2,9 @@ package status
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,10 +21,15 @@ import (
 	"printpay.dev/printpay/spool"
 )
 
-// Printer is one configured printer as /api/status shows it.
+// Printer is one configured printer as /api/status and the page show it.
 type Printer struct {
 	Name, Driver, Device, Profile string
 	Status                        *drivers.StatusCache // nil: unknown
+	// PaperDots is the printer's paper width for previews (0: 576).
+	PaperDots int
+	// Encoding is the printer's configured encoding for previews ("":
+	// detected).
+	Encoding string
 }
 
 // Link is the state of the agent's server link.
@@ -35,7 +42,8 @@ type Link struct {
 	QueuedUploads int
 }
 
-// Options configure the server.
+// Options configure the server. Every hook is optional: a nil hook hides
+// its part of the page and its action answers 404.
 type Options struct {
 	Spool    *spool.Spool
 	Intake   *intake.Intake // nil: no intake metrics
@@ -46,13 +54,47 @@ type Options struct {
 	Version   string
 	Password  string // "" = no authentication (loopback only)
 	Logger    *slog.Logger
+
+	// Logs feeds the page's live log tail (nil: no log tail). The agent
+	// tees its logger through it and runs it (LogHub.Run).
+	Logs *LogHub
+	// Printed rebuilds what was printed for a job from its original bytes
+	// (the "after" preview; nil: only "before" is shown).
+	Printed func(job spool.Job, original []byte) ([]byte, error)
+	// Pause pauses (true) or resumes (false) a printer's worker.
+	Pause func(printer string, paused bool) error
+	// Paused reports whether a printer is paused (nil: both buttons shown).
+	Paused func(printer string) bool
+	// TestPrint prints a test page on a printer.
+	TestPrint func(printer string) error
+	// DemoPay plays the customer paying the order outTradeNo (printpay demo
+	// only: the WeChat Pay sandbox).
+	DemoPay func(ctx context.Context, outTradeNo string) error
+	// Latency, when set, is the job latency histogram at /metrics (the
+	// agent observes each job's end → printed); nil: the histogram is
+	// computed from the spool's done jobs, ReceivedAt → Finished.
+	Latency *Histogram
+	// FontPaths are passed to render for previews (nil: render's defaults).
+	FontPaths []string
 }
 
-// Server serves the status API.
+// ErrExposed is returned by Serve for a listener on a non-loopback
+// address when no password is set.
+var ErrExposed = errors.New("status: a non-loopback listen address needs a password_file")
+
+// CSRFHeader is the request header every action (POST) must carry with the
+// server's token; the page sends it, scripts get the token from
+// GET /api/csrf.
+const CSRFHeader = "X-Printpay-Csrf"
+
+// Server serves the status page and API.
 type Server struct {
-	opt Options
-	log *slog.Logger
-	mux *http.ServeMux
+	opt      Options
+	log      *slog.Logger
+	mux      *http.ServeMux
+	csrf     string
+	previews *previewCache
+	assets   http.Handler
 }
 
 // New returns a status server.
@@ -60,50 +102,124 @@ func New(opt Options) *Server {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opt: opt, log: opt.Logger, mux: http.NewServeMux()}
+	var tok [24]byte
+	rand.Read(tok[:])
+	s := &Server{opt: opt, log: opt.Logger, mux: http.NewServeMux(), csrf: hex.EncodeToString(tok[:]), previews: newPreviewCache(64)}
 	s.mux.HandleFunc("GET /api/jobs", s.jobs)
 	s.mux.HandleFunc("GET /api/status", s.status)
+	s.mux.HandleFunc("GET /api/csrf", s.csrfToken)
 	s.mux.HandleFunc("POST /api/jobs/{id}/reprint", s.reprint)
+	s.mux.HandleFunc("POST /api/jobs/{id}/demo-pay", s.demoPay)
+	s.mux.HandleFunc("POST /api/printers/{name}/{action}", s.printerAction)
+	s.mux.HandleFunc("GET /api/logs", s.logs)
+	s.mux.HandleFunc("GET /api/logs/ws", s.logsWS)
 	s.mux.HandleFunc("GET /metrics", s.metrics)
 	s.mux.HandleFunc("GET /{$}", s.page)
+	s.mux.HandleFunc("GET /jobs/{id}", s.jobPage)
+	s.mux.HandleFunc("GET /jobs/{id}/{file}", s.previewPNG)
+	s.mux.HandleFunc("GET /fragment/jobs", s.jobsFragment)
+	s.mux.HandleFunc("GET /fragment/jobs/{id}", s.jobFragment)
+	s.mux.Handle("GET /assets/", assetHandler())
 	return s
 }
 
-// Handler returns the HTTP handler, with authentication and the
-// same-origin rule applied.
+// Handler returns the HTTP handler with the access rules applied: without a
+// password only loopback peers addressing the server by a loopback name are
+// served (a DNS-rebinding page cannot reach it); with one, every request
+// needs HTTP basic auth with it; every action (a method other than GET and
+// HEAD) must come from the page's own origin and carry the CSRF token.
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.opt.Password != "" {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("X-Frame-Options", "DENY")
+		w.Header().Set("Referrer-Policy", "same-origin")
+		if s.opt.Password == "" {
+			if !loopbackPeer(r.RemoteAddr) {
+				http.Error(w, "status: only this computer may see the status page without a password", http.StatusForbidden)
+				return
+			}
+			if !loopbackHost(r.Host) {
+				http.Error(w, "status: unexpected host name", http.StatusForbidden)
+				return
+			}
+		} else {
 			_, pw, ok := r.BasicAuth()
 			if !ok || subtle.ConstantTimeCompare([]byte(pw), []byte(s.opt.Password)) != 1 {
-				w.Header().Set("WWW-Authenticate", `Basic realm="printpay"`)
+				w.Header().Set("WWW-Authenticate", `Basic realm="printpay", charset="UTF-8"`)
 				http.Error(w, "authentication required", http.StatusUnauthorized)
 				return
 			}
 		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead && !sameOrigin(r) {
-			http.Error(w, "cross-origin request refused", http.StatusForbidden)
-			return
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if !sameOrigin(r) {
+				http.Error(w, "cross-origin request refused", http.StatusForbidden)
+				return
+			}
+			if subtle.ConstantTimeCompare([]byte(r.Header.Get(CSRFHeader)), []byte(s.csrf)) != 1 {
+				http.Error(w, "status: missing or wrong "+CSRFHeader+" header", http.StatusForbidden)
+				return
+			}
 		}
 		s.mux.ServeHTTP(w, r)
 	})
 }
 
+// sameOrigin accepts a request whose Origin names this host, or one with
+// neither Origin nor Sec-Fetch-Site (not from a browser: a script, which
+// still needs the CSRF token).
 func sameOrigin(r *http.Request) bool {
 	o := r.Header.Get("Origin")
 	if o == "" {
-		return r.Header.Get("Sec-Fetch-Site") == "" || r.Header.Get("Sec-Fetch-Site") == "same-origin"
+		sfs := r.Header.Get("Sec-Fetch-Site")
+		return sfs == "" || sfs == "same-origin"
 	}
 	u, err := url.Parse(o)
-	return err == nil && u.Host == r.Host
+	return err == nil && u.Host == r.Host && (u.Scheme == "http" || u.Scheme == "https")
+}
+
+func loopbackPeer(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func loopbackHost(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = strings.Trim(hostport, "[]")
+	}
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// loopbackListener reports whether ln accepts only loopback connections.
+func loopbackListener(ln net.Listener) bool {
+	a, ok := ln.Addr().(*net.TCPAddr)
+	if !ok {
+		return ln.Addr().Network() == "unix" || ln.Addr().Network() == "pipe"
+	}
+	return a.IP.IsLoopback()
 }
 
 // Serve serves on ln until ctx is done, then shuts down within 5 seconds.
+// A listener on a non-loopback address without a password is refused with
+// ErrExposed.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if s.opt.Password == "" && !loopbackListener(ln) {
+		ln.Close()
+		return fmt.Errorf("%w (listen %s)", ErrExposed, ln.Addr())
+	}
 	hs := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -122,6 +238,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		return fmt.Errorf("status: shutdown: %w", err)
 	}
 	return nil
+}
+
+func (s *Server) csrfToken(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, map[string]string{"header": CSRFHeader, "token": s.csrf})
 }
 
 // apiJob is one element of GET /api/jobs (DESIGN §6.2).
@@ -192,6 +312,11 @@ func (s *Server) jobs(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) reprint(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
+	if j, err := s.opt.Spool.Get(id); err == nil && (j.Intake == spool.Truncated || j.Held) && r.URL.Query().Get("confirm") != "1" {
+		// Printing what is known to be incomplete needs a person's yes.
+		http.Error(w, "status: the job is incomplete; reprint with ?confirm=1 to print it anyway", http.StatusPreconditionRequired)
+		return
+	}
 	err := s.opt.Spool.Requeue(id)
 	switch {
 	case errors.Is(err, spool.ErrNotFound):
@@ -276,14 +401,4 @@ func writeJSON(w http.ResponseWriter, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(v)
-}
-
-func (s *Server) page(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	fmt.Fprintf(w, `<!doctype html>
-<html><head><meta charset="utf-8"><title>printpay</title></head>
-<body><h1>printpay %s</h1>
-<p><a href="/api/status">status</a> · <a href="/api/jobs">jobs</a> · <a href="/metrics">metrics</a></p>
-</body></html>
-`, strings.ReplaceAll(s.opt.Version, "<", "&lt;"))
 }

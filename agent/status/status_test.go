@@ -122,11 +122,13 @@ func TestStatusAPI(t *testing.T) {
 
 func TestReprintAndOrigin(t *testing.T) {
 	ts, sp, ids := setup(t, "")
+	tok := csrfOf(t, ts.URL)
 	post := func(path, origin string) int {
 		req, _ := http.NewRequest("POST", ts.URL+path, nil)
 		if origin != "" {
 			req.Header.Set("Origin", origin)
 		}
+		req.Header.Set(CSRFHeader, tok)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -189,4 +191,14 @@ func TestMetrics(t *testing.T) {
 			t.Fatalf("metric line %q not printpay_", line)
 		}
 	}
+}
+
+func csrfOf(t *testing.T, base string) string {
+	t.Helper()
+	var v struct{ Token string }
+	get(t, base+"/api/csrf", &v)
+	if v.Token == "" {
+		t.Fatal("no csrf token")
+	}
+	return v.Token
 }

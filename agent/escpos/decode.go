@@ -352,6 +352,9 @@ func (r reading) score() float64 {
 }
 
 // read decodes runs with t (nil: UTF-8) and counts what comes out.
+// Chinese punctuation, full-width forms and the ideographic space count
+// as common characters; in the UTF-8 reading so do Latin-1 symbols and
+// letters where they stand in Latin text ("¥ 78.00", "Café", "25°C").
 func (d *decoder) read(runs [][]byte, t transform.Transformer) reading {
 	var r reading
 	var buf []byte
@@ -361,7 +364,8 @@ func (d *decoder) read(runs [][]byte, t transform.Transformer) reading {
 		} else {
 			buf = appendTransform(buf[:0], t, run)
 		}
-		for _, c := range string(buf) {
+		str := string(buf)
+		for i, c := range str {
 			if c < 0x80 {
 				continue
 			}
@@ -369,7 +373,9 @@ func (d *decoder) read(runs [][]byte, t transform.Transformer) reading {
 			switch {
 			case c == utf8.RuneError:
 				r.errs++
-			case isCommonHan(c):
+			case isCommonHan(c), isCJKPunct(c):
+				r.common++
+			case t == nil && latinInContext(str, i, c):
 				r.common++
 			case unicode.Is(unicode.Han, c):
 				r.rare++
@@ -384,6 +390,79 @@ func (d *decoder) read(runs [][]byte, t transform.Transformer) reading {
 }
 
 const plausible = 0.25
+
+// isCJKPunct reports the punctuation and symbols of Chinese text outside
+// Latin-1: GB2312 rows 1–3 (A1A1–A1FE, A2, A3A1–A3FE: 、。「」…—《》，：￥
+// and the ideographic space), CJK symbols, full-width forms, circled and
+// parenthesised numbers.
+func isCJKPunct(c rune) bool {
+	for _, r := range cjkPunct {
+		if c >= r[0] && c <= r[1] {
+			return true
+		}
+	}
+	return false
+}
+
+var cjkPunct = [...][2]rune{
+	{0x3000, 0x303F}, // CJK symbols and punctuation, U+3000 space
+	{0xFF01, 0xFF5E}, // full-width ASCII
+	{0xFFE0, 0xFFE6}, // ￠￡￢￣￤￥￦
+	{0x2010, 0x203B}, // ‐ – — ‘ ’ “ ” … ‰ ′ ″ ※
+	{0x2103, 0x2103}, // ℃
+	{0x2116, 0x2116}, // №
+	{0x2160, 0x216B}, // Ⅰ–Ⅻ
+	{0x2190, 0x2193}, // arrows
+	{0x2460, 0x249B}, // ①–⒛
+	{0x25A0, 0x25CF}, // ■□▲△◆◇○◎●
+	{0x2605, 0x2606}, // ★☆
+	{0x3220, 0x3229}, // ㈠–㈩
+}
+
+// latinInContext reports whether the Latin-1 character c at byte i of s
+// stands where Latin text puts it: a currency sign before an amount, a
+// degree sign after a number, × ÷ ± between numbers, © ® ™ by a word, a
+// middle dot between words, an accented letter inside a word. Such a
+// character from two UTF-8 bytes is strong evidence of UTF-8: the GBK
+// reading of the same bytes (C2A5 楼 for ¥, C3A9 茅 for é) rarely sits
+// there.
+func latinInContext(s string, i int, c rune) bool {
+	var prev, next rune = -1, -1
+	if i > 0 {
+		prev, _ = utf8.DecodeLastRuneInString(s[:i])
+	}
+	j := i + utf8.RuneLen(c)
+	if j < len(s) {
+		next, _ = utf8.DecodeRuneInString(s[j:])
+	}
+	nextNum := func() bool { // the next non-space character is a digit
+		k := j
+		for k < len(s) && s[k] == ' ' {
+			k++
+		}
+		return k < len(s) && s[k] >= '0' && s[k] <= '9'
+	}
+	digit := func(r rune) bool { return r >= '0' && r <= '9' }
+	letter := func(r rune) bool { return r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' }
+	switch c {
+	case '¥', '£', '¢':
+		return nextNum()
+	case '€':
+		return nextNum() || digit(prev) || prev == ' ' && i > 1 && digit(rune(s[i-2]))
+	case '°':
+		return digit(prev)
+	case '×', '÷', '±':
+		return (digit(prev) || prev == ' ') && nextNum()
+	case '©', '®', '™':
+		return letter(prev) || letter(next) || prev == ' ' || next == ' '
+	case '·':
+		return (letter(prev) || prev == ' ') && (letter(next) || next == ' ')
+	}
+	if strings.ContainsRune("àáâäçèéêëîïñóôöùúûüßÀÁÂÄÇÈÉÊÑÓÖÚÜ", c) {
+		return letter(prev) || letter(next)
+	}
+	return false
+}
 
 // chooseEncoding decides how each class of text run decodes, reports the
 // job's encoding and its guesses, and checks for mangled captures.

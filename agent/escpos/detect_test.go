@@ -30,6 +30,52 @@ func TestDetectShort(t *testing.T) {
 	}
 }
 
+// TestDetectUTF8OrGBK: bytes that are valid UTF-8 and valid GBK at once
+// read the way they were written. Latin-1 symbols and letters from two
+// UTF-8 bytes where Latin text puts them are UTF-8; short GBK words whose
+// bytes happen to be valid UTF-8 stay Chinese.
+func TestDetectUTF8OrGBK(t *testing.T) {
+	tests := []struct{ enc, text string }{
+		// C2 A5 is ¥ in UTF-8 and 楼 in GBK.
+		{"utf8", "Grand Total           ¥ 78.00"},
+		{"utf8", "Total ¥78.00"},
+		{"utf8", "Total £12.50"},
+		{"utf8", "Total € 9.90"},
+		{"utf8", "Crème brûlée 7.50"},
+		{"utf8", "Café 3.50"},
+		{"utf8", "Oven 180°C"},
+		{"utf8", "Pack 2 × 6"},
+		{"utf8", "Latte · Large"},
+		{"utf8", "Coca-Cola® 330ml"},
+		// GBK whose bytes are valid UTF-8: 2¥, лл, һԪ, Сʱ, ţƤ, ·.
+		{"gbk", "2楼"},
+		{"gbk", "谢谢"},
+		{"gbk", "一元"},
+		{"gbk", "小时"},
+		{"gbk", "牛皮"},
+		{"gbk", "3路"},
+		{"gbk", "卤 2"},
+		{"gbk", "每kg"},
+		// Full-width spaces and punctuation (A1A1–A1FE, A3A0–A3FE) are
+		// Chinese text, not noise.
+		{"gbk", "合　　计：　　　　　　　76.00"},
+		{"gbk", "单　　号：B-0716"},
+		{"gbk", "　　　　"},
+		{"gbk", "【外卖】《菜单》“好”"},
+	}
+	for _, tc := range tests {
+		b, err := receiptgen.Encode([]byte("encoding: " + tc.enc + "\n\n" + tc.text + "\n@cut\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		j := Scan(b, Options{})
+		want := map[string]string{"utf8": "utf-8", "gbk": "gb18030"}[tc.enc]
+		if got := j.Receipts[0].Lines[0].Text; got != tc.text || j.Encoding != want {
+			t.Errorf("%s %q read as %q (%s)", tc.enc, tc.text, got, j.Encoding)
+		}
+	}
+}
+
 func TestLookupEncoding(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"GBK", "gb18030"}, {"gb2312", "gb18030"}, {"GB18030", "gb18030"}, {"Big5", "big5"},

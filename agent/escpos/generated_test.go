@@ -108,15 +108,20 @@ func sourceLines(body string) []string {
 }
 
 // TestReceiptSources decodes every receipt of testdata/receipts (the
-// labelled set, written in the receiptgen format) and expects the lines of
-// its source, whatever the encoding.
+// labelled set) and testdata/receipts-check (the independent check set),
+// both written in the receiptgen format, and expects the lines of its
+// source, whatever the encoding.
 func TestReceiptSources(t *testing.T) {
-	files, err := filepath.Glob("../../testdata/receipts/*.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) == 0 {
-		t.Skip("no receipt sources in testdata/receipts")
+	var files []string
+	for _, dir := range []string{"receipts", "receipts-check"} {
+		fs, err := filepath.Glob("../../testdata/" + dir + "/*.txt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(fs) == 0 {
+			t.Errorf("no receipt sources in testdata/%s", dir)
+		}
+		files = append(files, fs...)
 	}
 	for _, f := range files {
 		src, err := os.ReadFile(f)

@@ -281,4 +281,3 @@ func deref[T any](p *T) any {
 	}
 	return *p
 }
-

@@ -59,7 +59,7 @@ type link struct {
 
 	mu        sync.Mutex
 	workers   map[string]*worker.Worker
-	trades    *bounded[string, orderRef] // out_trade_no → where it printed
+	trades    *bounded[string, []orderRef] // out_trade_no → the jobs that printed it (a reprint adds one)
 	orders    *bounded[string, string]   // POS order_no → open out_trade_no
 	paid      *bounded[string, bool]     // out_trade_no paid (this run)
 	unmatched *bounded[string, apiv1.OrderPaid]
@@ -89,7 +89,7 @@ func newLink(cfg config.Config, sp *spool.Spool, caches map[string]*drivers.Stat
 	l := &link{
 		sp: sp, log: logger.With("component", "link"),
 		workers:   map[string]*worker.Worker{},
-		trades:    newBounded[string, orderRef](maxOrders),
+		trades:    newBounded[string, []orderRef](maxOrders),
 		orders:    newBounded[string, string](maxOrders),
 		paid:      newBounded[string, bool](maxOrders),
 		unmatched: newBounded[string, apiv1.OrderPaid](maxUnmatched),
@@ -235,16 +235,37 @@ func (s linkSource) QR(ctx context.Context, req worker.QRRequest) (worker.QRResp
 // order.paid that comes while the job is still printing finds it.
 func (l *link) placed(ref orderRef, outTradeNo string, paid bool) {
 	l.mu.Lock()
-	if old, ok := l.trades.get(outTradeNo); ok && old.Encoding != "" && old.JobID == ref.JobID {
-		ref.Encoding = old.Encoding
-	}
-	l.trades.put(outTradeNo, ref)
+	l.addTrade(outTradeNo, ref)
 	if paid {
 		l.paid.put(outTradeNo, true)
 	} else if ref.OrderNo != "" {
 		l.orders.put(ref.OrderNo, outTradeNo)
 	}
 	l.mu.Unlock()
+}
+
+// maxReprints bounds the jobs remembered for one order.
+const maxReprints = 8
+
+// addTrade remembers that ref's job carries the order; the caller holds
+// l.mu. A ref for a job already known updates it, keeping an encoding
+// learnt earlier.
+func (l *link) addTrade(outTradeNo string, ref orderRef) {
+	refs, _ := l.trades.get(outTradeNo)
+	for i := range refs {
+		if refs[i].JobID == ref.JobID && refs[i].Receipt == ref.Receipt {
+			if ref.Encoding == "" {
+				ref.Encoding = refs[i].Encoding
+			}
+			refs = append(refs[:i:i], refs[i+1:]...)
+			break
+		}
+	}
+	refs = append(refs, ref)
+	if len(refs) > maxReprints {
+		refs = refs[len(refs)-maxReprints:]
+	}
+	l.trades.put(outTradeNo, refs)
 }
 
 // queue wraps a printer's queue so the link sees what the worker records.
@@ -264,13 +285,15 @@ func (q *linkQueue) Record(id string, r worker.Result) error {
 	return err
 }
 
+// Finish queues the uploads before the job is marked done: after a crash
+// in between, the job prints again and its uploads are sent again (the
+// server keeps one per job and receipt), never lost.
 func (q *linkQueue) Finish(id string, r worker.Result, printErr error) error {
-	err := q.Queue.Finish(id, r, printErr)
 	q.l.recorded(q.printer, id, r)
 	if printErr == nil {
 		q.l.finished(q.printer, id, r)
 	}
-	return err
+	return q.Queue.Finish(id, r, printErr)
 }
 
 // recorded updates the indexes from a job's result: orders that printed
@@ -287,7 +310,7 @@ func (l *link) recorded(printer, jobID string, r worker.Result) {
 		if rr.AmountFen != nil {
 			ref.AmountFen = *rr.AmountFen
 		}
-		l.trades.put(rr.OutTradeNo, ref)
+		l.addTrade(rr.OutTradeNo, ref)
 		if rr.QR == worker.QRLate {
 			key := jobID + "/" + fmt.Sprint(rr.Index)
 			if _, seen := l.lateSeen.get(key); !seen {
@@ -364,44 +387,54 @@ func (l *link) cancel(outTradeNo, orderNo, reason string) {
 	}()
 }
 
-// onPaid marks the order's job paid, logs it and performs the paid notice
-// on the printer that printed it. An unknown order is logged and acked.
+// onPaid marks the jobs that carry the order paid, logs it and performs
+// the paid notice on the printer that printed it last. An unknown order is
+// logged and acked.
 func (l *link) onPaid(p apiv1.OrderPaid) error {
 	l.mu.Lock()
-	ref, ok := l.trades.get(p.OutTradeNo)
-	if !ok {
+	refs, ok := l.trades.get(p.OutTradeNo)
+	if !ok || len(refs) == 0 {
 		l.unmatched.put(p.OutTradeNo, p)
 		l.mu.Unlock()
-		if ref, ok = l.findInSpool(p.OutTradeNo); !ok {
+		found := l.findInSpool(p.OutTradeNo)
+		if len(found) == 0 {
 			l.log.Warn("agent: order.paid for an order this agent does not know; acked", "out_trade_no", p.OutTradeNo, "amount_fen", p.AmountFen)
 			return nil
 		}
 		l.mu.Lock()
 		l.unmatched.del(p.OutTradeNo)
-		l.trades.put(p.OutTradeNo, ref)
+		for _, r := range found {
+			l.addTrade(p.OutTradeNo, r)
+		}
+		refs, _ = l.trades.get(p.OutTradeNo)
 	}
+	refs = append([]orderRef(nil), refs...)
 	l.paid.put(p.OutTradeNo, true)
-	w := l.workers[ref.Printer]
+	last := refs[len(refs)-1]
+	w := l.workers[last.Printer]
 	l.mu.Unlock()
 
-	if err := l.sp.UpdateResult(ref.JobID, func(r *spool.Result) { r.Paid = true }); err != nil {
-		l.log.Error("agent: could not mark the job paid", "job", ref.JobID, "err", err)
+	for _, ref := range refs {
+		if err := l.sp.UpdateResult(ref.JobID, func(r *spool.Result) { r.Paid = true }); err != nil {
+			l.log.Error("agent: could not mark the job paid", "job", ref.JobID, "err", err)
+		}
 	}
 	amount := p.AmountFen
 	if amount == 0 {
-		amount = ref.AmountFen
+		amount = last.AmountFen
 	}
-	l.log.Info("agent: order paid", "printer", ref.Printer, "job", ref.JobID, "receipt", ref.Receipt,
-		"out_trade_no", p.OutTradeNo, "order_no", ref.OrderNo, "amount_fen", amount, "transaction_id", p.TransactionID)
+	l.log.Info("agent: order paid", "printer", last.Printer, "job", last.JobID, "receipt", last.Receipt, "jobs", len(refs),
+		"out_trade_no", p.OutTradeNo, "order_no", last.OrderNo, "amount_fen", amount, "transaction_id", p.TransactionID)
 	if w != nil {
-		w.Notify(worker.Notice{JobID: ref.JobID, AmountFen: amount, OrderNo: ref.OrderNo, Encoding: ref.Encoding})
+		w.Notify(worker.Notice{JobID: last.JobID, AmountFen: amount, OrderNo: last.OrderNo, Encoding: last.Encoding})
 	}
 	return nil
 }
 
 // findInSpool looks for the order among the spooled jobs' results (an
-// order printed before this run started).
-func (l *link) findInSpool(outTradeNo string) (orderRef, bool) {
+// order printed before this run started), oldest first.
+func (l *link) findInSpool(outTradeNo string) []orderRef {
+	var out []orderRef
 	for _, j := range l.sp.List(0) {
 		if len(j.Result.Receipts) == 0 || !strings.Contains(string(j.Result.Receipts), outTradeNo) {
 			continue
@@ -418,10 +451,14 @@ func (l *link) findInSpool(outTradeNo string) (orderRef, bool) {
 			if rr.AmountFen != nil {
 				ref.AmountFen = *rr.AmountFen
 			}
-			return ref, true
+			out = append(out, ref)
 		}
 	}
-	return orderRef{}, false
+	// List is newest first.
+	for i, k := 0, len(out)-1; i < k; i, k = i+1, k-1 {
+		out[i], out[k] = out[k], out[i]
+	}
+	return out
 }
 
 // bounded is a map that forgets its oldest keys beyond a limit. Not safe

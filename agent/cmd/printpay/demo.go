@@ -146,6 +146,8 @@ type demoOptions struct {
 	Config func(*config.Config)
 	// Sandbox adjusts the sandbox's configuration.
 	Sandbox func(*sandbox.Config)
+	// Merchant is the sandbox merchant to create (zero: generated keys).
+	Merchant sandbox.Merchant
 	// Server adjusts the server's options.
 	Server func(*api.Options)
 }
@@ -208,7 +210,7 @@ func startDemo(ctx context.Context, opt demoOptions) (d *demo, err error) {
 		return d, err
 	}
 	d.Sandbox = sb
-	if d.creds, err = sb.AddMerchant(sandbox.Merchant{}); err != nil {
+	if d.creds, err = sb.AddMerchant(opt.Merchant); err != nil {
 		return d, err
 	}
 	sbLn, err := net.Listen("tcp", "127.0.0.1:0")

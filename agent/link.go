@@ -60,8 +60,8 @@ type link struct {
 	mu        sync.Mutex
 	workers   map[string]*worker.Worker
 	trades    *bounded[string, []orderRef] // out_trade_no → the jobs that printed it (a reprint adds one)
-	orders    *bounded[string, string]   // POS order_no → open out_trade_no
-	paid      *bounded[string, bool]     // out_trade_no paid (this run)
+	orders    *bounded[string, string]     // POS order_no → open out_trade_no
+	paid      *bounded[string, bool]       // out_trade_no paid (this run)
 	unmatched *bounded[string, apiv1.OrderPaid]
 	lateSeen  *bounded[string, bool]
 }

@@ -86,10 +86,16 @@ func startE2E(t *testing.T, s e2eSetup) *e2eAgent {
 		a.kill()
 		if t.Failed() {
 			logb, _ := os.ReadFile(filepath.Join(dir, "printpay.log"))
-			if len(logb) > 6000 {
-				logb = logb[len(logb)-6000:]
+			var keep []string
+			for _, line := range strings.Split(string(logb), "\n") {
+				if !strings.Contains(line, `"level":"INFO"`) || strings.Contains(line, "starting") {
+					keep = append(keep, line)
+				}
 			}
-			t.Logf("agent log (tail):\n%s", logb)
+			if len(keep) > 40 {
+				keep = keep[len(keep)-40:]
+			}
+			t.Logf("agent log (warnings, errors, starts; last 40):\n%s", strings.Join(keep, "\n"))
 		}
 	})
 	return a

@@ -147,6 +147,12 @@ func (f *fakePrinter) read(m *os.File, gen int) {
 		}
 		f.cond.Broadcast()
 		f.mu.Unlock()
+		if errors.Is(err, unix.EIO) {
+			// No one has the slave open (the agent is down or reopening
+			// it): a printer waits for its line to come back.
+			time.Sleep(2 * time.Millisecond)
+			continue
+		}
 		if err != nil {
 			return
 		}

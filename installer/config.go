@@ -104,6 +104,14 @@ func PrepareConfig(p Paths, opt ConfigOptions) (ConfigResult, error) {
 			data = SetKey(data, "intake", "lpd", tomlString(net.JoinHostPort("127.0.0.1", strconv.Itoa(lpd))))
 			res.Notes = append(res.Notes, fmt.Sprintf("port %d (LPD) is in use by another program; printpay's LPD listens on 127.0.0.1:%d instead", DefaultLPDPort, lpd))
 		}
+		if !free(DefaultStatusPort) {
+			sp, err := ChoosePort(DefaultStatusPort+1, free)
+			if err != nil {
+				return res, err
+			}
+			data = SetKey(data, "status", "listen", tomlString(net.JoinHostPort("127.0.0.1", strconv.Itoa(sp))))
+			res.Notes = append(res.Notes, fmt.Sprintf("port %d (status page) is in use by another program; the status page is at http://127.0.0.1:%d/ instead", DefaultStatusPort, sp))
+		}
 		res.Created = true
 		res.Notes = append(res.Notes, "wrote a new configuration "+p.Config)
 	} else {
@@ -228,6 +236,9 @@ lpd = "127.0.0.1:515"
 
 [spool]
 dir = {{.Spool}}
+
+[status]
+listen = "127.0.0.1:9180"       # the status page: http://127.0.0.1:9180/
 
 [server]
 url = {{.URL}}            # "" = print without QR until paired

@@ -20,6 +20,7 @@ const (
 	DefaultRawPort     = 9100
 	DefaultLPDPort     = 515
 	AltLPDPort         = 1515 // where LPD goes when 515 is taken
+	DefaultStatusPort  = 9180
 	FirewallRuleName   = "printpay intake"
 )
 

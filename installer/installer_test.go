@@ -286,6 +286,14 @@ func TestPrepareConfigLPDTaken(t *testing.T) {
 	if !strings.Contains(strings.Join(res.Notes, "\n"), "515 (LPD) is in use") {
 		t.Errorf("notes %q", res.Notes)
 	}
+	p = testPaths(t)
+	res, err = PrepareConfig(p, ConfigOptions{PortFree: func(port int) bool { return port != 9180 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Config.Status.Listen != "127.0.0.1:9181" || !strings.Contains(strings.Join(res.Notes, "\n"), "9181") {
+		t.Errorf("status %q, notes %q", res.Config.Status.Listen, res.Notes)
+	}
 }
 
 func TestPrepareConfigDamaged(t *testing.T) {

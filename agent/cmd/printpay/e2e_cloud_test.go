@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,10 +20,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
+	"printpay.dev/printpay/agent"
+	"printpay.dev/printpay/agent/cloud"
+	"printpay.dev/printpay/agent/config"
 	"printpay.dev/printpay/agent/worker"
 	"printpay.dev/printpay/drivers/profiles"
 	"printpay.dev/printpay/internal/cupsd"
+	"printpay.dev/printpay/internal/receiptgen"
 	"printpay.dev/printpay/internal/testenv"
+	"printpay.dev/printpay/server/apiv1"
 	"printpay.dev/printpay/server/sandbox"
 	"printpay.dev/printpay/server/store"
 )
@@ -458,5 +466,303 @@ func TestCloudServerDown(t *testing.T) {
 				t.Errorf("upload = items, but the ledger has lines: %s", r.Body)
 			}
 		}
+	}
+}
+
+// clFake is a misbehaving printpay-server: it welcomes the agent, then
+// answers each qr.request as its mode says.
+type clFake struct {
+	t   testing.TB
+	srv *http.Server
+	url string
+
+	mu      sync.Mutex
+	mode    string // ok | close | garbage | other | delay | cap
+	conn    *websocket.Conn
+	wmu     *sync.Mutex // the current connection's writer
+	conns   int
+	acks    map[string]bool
+	cancels []apiv1.QRCancel
+	uploads int
+}
+
+func clStartFake(t testing.TB) *clFake {
+	f := &clFake{t: t, mode: "ok", acks: map[string]bool{}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.url = "ws://" + ln.Addr().String() + "/v1/agent"
+	f.srv = &http.Server{Handler: http.HandlerFunc(f.serve)}
+	go f.srv.Serve(ln)
+	t.Cleanup(func() { f.srv.Close() })
+	return f
+}
+
+func (f *clFake) setMode(m string) {
+	f.mu.Lock()
+	f.mode = m
+	f.mu.Unlock()
+}
+
+func (f *clFake) serve(w http.ResponseWriter, r *http.Request) {
+	up := websocket.Upgrader{Subprotocols: []string{apiv1.Subprotocol}}
+	c, err := up.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	wmu := &sync.Mutex{}
+	write := func(m apiv1.Message) {
+		b, _ := apiv1.Encode(m)
+		wmu.Lock()
+		defer wmu.Unlock()
+		c.WriteMessage(websocket.TextMessage, b)
+	}
+	_, b, err := c.ReadMessage()
+	if err != nil {
+		return
+	}
+	m, err := apiv1.Decode(b)
+	hello, ok := m.(*apiv1.Hello)
+	if err != nil || !ok {
+		return
+	}
+	write(apiv1.Welcome{Re: hello.ID, ServerTime: time.Now(), DeviceID: "dev_fake", MerchantName: "fake shop"})
+	f.mu.Lock()
+	f.conn, f.wmu = c, wmu
+	f.conns++
+	f.mu.Unlock()
+	for {
+		_, b, err := c.ReadMessage()
+		if err != nil {
+			return
+		}
+		m, err := apiv1.Decode(b)
+		if err != nil {
+			continue
+		}
+		f.mu.Lock()
+		mode := f.mode
+		f.mu.Unlock()
+		switch m := m.(type) {
+		case *apiv1.QRRequest:
+			own := apiv1.QRResponse{Re: m.ID, OutTradeNo: "T" + m.JobID, CodeURL: clFakeURL(m.JobID, m.ReceiptIndex), State: apiv1.StateOpen,
+				ExpiresAt: time.Now().Add(15 * time.Minute)}
+			switch mode {
+			case "ok":
+				write(own)
+			case "close":
+				c.Close()
+				return
+			case "garbage":
+				wmu.Lock()
+				c.WriteMessage(websocket.TextMessage, []byte(`{"type":"qr.response","re":`+"\x00"+`garbage`))
+				wmu.Unlock()
+			case "other":
+				other := own
+				other.Re, other.OutTradeNo, other.CodeURL = "01AAAAAAAAAAAAAAAAAAAAAAAA", "TOTHER", clFakeURL("another-job", 0)
+				write(other)
+			case "delay":
+				go func() {
+					time.Sleep(10 * time.Second)
+					write(own)
+				}()
+			case "cap":
+				write(apiv1.Error{Re: m.ID, Code: apiv1.CodeAmountCap, Message: "above the merchant's amount cap"})
+			}
+		case *apiv1.QRCancel:
+			f.mu.Lock()
+			f.cancels = append(f.cancels, *m)
+			f.mu.Unlock()
+			write(apiv1.Ack{Re: m.ID})
+		case *apiv1.ReceiptUpload:
+			f.mu.Lock()
+			f.uploads++
+			f.mu.Unlock()
+			write(apiv1.Ack{Re: m.ID})
+		case *apiv1.Ack:
+			f.mu.Lock()
+			f.acks[m.Re] = true
+			f.mu.Unlock()
+		}
+	}
+}
+
+// sendPaid sends an order.paid on the current connection.
+func (f *clFake) sendPaid(id, outTradeNo string, amount int64) {
+	f.mu.Lock()
+	c, wmu := f.conn, f.wmu
+	f.mu.Unlock()
+	b, _ := apiv1.Encode(apiv1.OrderPaid{ID: id, OutTradeNo: outTradeNo, AmountFen: amount, TransactionID: "4200000000" + id[:8], PaidAt: time.Now()})
+	wmu.Lock()
+	defer wmu.Unlock()
+	c.WriteMessage(websocket.TextMessage, b)
+}
+
+func (f *clFake) acked(id string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.acks[id]
+}
+
+func clFakeURL(jobID string, receipt int) string {
+	return fmt.Sprintf("weixin://wxpay/bizpayurl?pr=%s-%d", jobID, receipt)
+}
+
+// clStartAgent runs the agent alone against a server at url, printing to
+// a preview folder.
+func clStartAgent(t testing.TB, url string, tweak func(*config.Config)) (agent.Addrs, string, config.Config) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.Intake.Raw, cfg.Intake.LPD, cfg.Status.Listen = "127.0.0.1:0", "", "127.0.0.1:0"
+	cfg.Spool.Dir = filepath.Join(dir, "spool")
+	cfg.Server.URL = url
+	cfg.Server.TokenFile = filepath.Join(dir, "token")
+	cfg.Log.File = ""
+	if err := cloud.WriteToken(cfg.Server.TokenFile, "fake-device-token"); err != nil {
+		t.Fatal(err)
+	}
+	p := config.DefaultPrinter()
+	p.Name, p.Driver, p.Profile, p.Device = "preview", "file", "generic-80mm", filepath.Join(dir, "preview")
+	os.MkdirAll(p.Device, 0o755)
+	cfg.Printers = []config.Printer{p}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	logger, _ := clLogger(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	ready, welcomed, done := make(chan agent.Addrs, 1), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- agent.RunWith(ctx, cfg, logger, agent.Options{Print: agent.Workers(nil),
+			Ready: func(a agent.Addrs) { ready <- a }, Welcomed: func() { close(welcomed) }})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("agent: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("the agent did not stop within 10s")
+		}
+	})
+	var a agent.Addrs
+	select {
+	case a = <-ready:
+	case err := <-done:
+		t.Fatalf("agent: %v", err)
+	}
+	if url != "" && agent.IsCloudURL(url) {
+		select {
+		case <-welcomed:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the agent was not welcomed")
+		}
+	}
+	return a, p.Device, cfg
+}
+
+// TestCloudBadServer: whatever the server does — closes the socket
+// mid-request, answers garbage or for another request, takes 10 s, refuses
+// with amount_cap, announces the payment of an unknown order — the receipt
+// prints on time, never with another receipt's QR, and the agent keeps
+// (or gets back) its link.
+func TestCloudBadServer(t *testing.T) {
+	zbarimg := testenv.Tool(t, "zbarimg")
+	f := clStartFake(t)
+	const budget = 600 * time.Millisecond
+	a, preview, _ := clStartAgent(t, f.url, func(c *config.Config) { c.Server.QRBudget = budget })
+	raw := a.Raw["preview"]
+	job := clRead(t, clSample)
+
+	// wantQR "timeout": the budget ran out and the answer is still awaited
+	// (qr stays null until it comes or the wait ends).
+	check := func(mode, wantQR string) {
+		t.Helper()
+		f.setMode(mode)
+		clWait(t, "the link before "+mode, 30*time.Second, func() bool { return clServer(t, a.Status).Connected })
+		j, took := clPrint(t, a.Status, raw, job, wantQR != worker.QRTimeout)
+		if took > budget+time.Second {
+			t.Errorf("%s: the job took %s to print (qr_budget %s)", mode, took, budget)
+		}
+		codes := clScan(t, zbarimg, filepath.Join(preview, j.ID+".png"))
+		switch {
+		case wantQR == worker.QRSpliced:
+			if len(codes) != 1 || codes[0] != clFakeURL(j.ID, 0) {
+				t.Errorf("%s: printed QR %q, want this job's %q", mode, codes, clFakeURL(j.ID, 0))
+			}
+		case len(codes) != 0:
+			t.Errorf("%s: printed QR %q, want none", mode, codes)
+		}
+		switch {
+		case wantQR == worker.QRTimeout:
+			if j.QR != nil && j.qr() != worker.QRTimeout {
+				t.Errorf("%s: qr %q (%s), want null or %q", mode, j.qr(), clStr(j.QRReason), wantQR)
+			}
+		case j.qr() != wantQR:
+			t.Errorf("%s: qr %q (%s), want %q", mode, j.qr(), clStr(j.QRReason), wantQR)
+		}
+		t.Logf("%s: printed in %s, qr %q: %s", mode, took.Round(time.Millisecond), j.qr(), clStr(j.QRReason))
+	}
+	check("ok", worker.QRSpliced)
+	check("close", worker.QRError)
+	check("garbage", worker.QRTimeout)
+	check("other", worker.QRTimeout)
+	check("cap", worker.QRError)
+	check("delay", worker.QRTimeout) // "late" once the answer comes, 10 s later
+	check("ok", worker.QRSpliced)
+
+	// An order.paid for an order the agent never printed is acked.
+	f.sendPaid("01BBBBBBBBBBBBBBBBBBBBBBBB", "NOSUCHORDER", 100)
+	clWait(t, "the ack of an unknown order.paid", 5*time.Second, func() bool { return f.acked("01BBBBBBBBBBBBBBBBBBBBBBBB") })
+	if !clServer(t, a.Status).Connected {
+		t.Error("the link dropped after an unknown order.paid")
+	}
+}
+
+// TestCloudCancel: when a later receipt of the same POS order shows it paid
+// in cash, the agent cancels the open order it got for the bill.
+func TestCloudCancel(t *testing.T) {
+	f := clStartFake(t)
+	a, _, _ := clStartAgent(t, f.url, nil)
+	raw := a.Raw["preview"]
+	bill, err := receiptgen.Encode([]byte("encoding: gbk\n\n单号: 2611269999\n合计: 56.00\n应收金额: 56.00\n@cut\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	paidCash, err := receiptgen.Encode([]byte("encoding: gbk\n\n单号: 2611269999\n合计: 56.00\n现金: 60.00\n找零: 4.00\n@cut\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, _ := clPrint(t, a.Status, raw, bill, true)
+	if j.qr() != worker.QRSpliced {
+		t.Fatalf("bill: qr %q (%s)", j.qr(), clStr(j.QRReason))
+	}
+	k, _ := clPrint(t, a.Status, raw, paidCash, true)
+	if clStr(k.OrderNo) != "2611269999" || k.Payable == nil || *k.Payable {
+		t.Fatalf("the cash receipt reads as order %q, payable %v", clStr(k.OrderNo), k.Payable)
+	}
+	clWait(t, "qr.cancel", 5*time.Second, func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return len(f.cancels) == 1
+	})
+	f.mu.Lock()
+	c := f.cancels[0]
+	f.mu.Unlock()
+	if c.OutTradeNo != "T"+j.ID || c.Reason == "" {
+		t.Fatalf("qr.cancel %+v, want out_trade_no T%s with a reason", c, j.ID)
+	}
+	// A second cash receipt of the same bill cancels nothing more.
+	clPrint(t, a.Status, raw, paidCash, true)
+	time.Sleep(200 * time.Millisecond)
+	f.mu.Lock()
+	n := len(f.cancels)
+	f.mu.Unlock()
+	if n != 1 {
+		t.Fatalf("%d qr.cancel frames, want 1", n)
 	}
 }

@@ -766,3 +766,90 @@ func TestCloudCancel(t *testing.T) {
 		t.Fatalf("%d qr.cancel frames, want 1", n)
 	}
 }
+
+// TestEnrollCommand: printpay enroll against the real server writes the
+// token file (owner-only) and the [server] url of a config that had none,
+// and says clearly when the code is wrong or the server unreachable.
+func TestEnrollCommand(t *testing.T) {
+	d := clStartDemo(t, nil)
+	run := func(args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := dispatch(context.Background(), stdio{strings.NewReader(""), &out, &errb}, append([]string{"enroll"}, args...))
+		return code, out.String(), errb.String()
+	}
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "printpay.toml")
+	os.WriteFile(cfgFile, []byte("# till 1\n[server]\ntoken_file = \"till.token\"\nupload = \"items\"\n\n[status]\nlisten = \"127.0.0.1:0\"\n"), 0o600)
+	code, _, err := d.Store.NewPairingCode(context.Background(), demoMerchant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + d.ServerAddr
+	if c, out, errs := run("--server", base, "--code", code, "--config", cfgFile); c != 0 || !strings.Contains(out, "device id dev_") {
+		t.Fatalf("enroll: exit %d\n%s%s", c, out, errs)
+	}
+	tok := filepath.Join(dir, "till.token")
+	fi, err := os.Stat(tok)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("token file: %v, mode %v", err, fi)
+	}
+	token, err := cloud.ReadToken(tok)
+	if err != nil || token == "" {
+		t.Fatalf("token: %q, %v", token, err)
+	}
+	if _, err := d.Store.DeviceByToken(context.Background(), token); err != nil {
+		t.Fatalf("the server does not know the token: %v", err)
+	}
+	cfg, err := config.Load(cfgFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "ws://" + d.ServerAddr + "/v1/agent"; cfg.Server.URL != want || cfg.Server.Upload != "items" || cfg.Status.Listen != "127.0.0.1:0" {
+		t.Fatalf("config after enroll: url %q (want %q), upload %q, listen %q", cfg.Server.URL, want, cfg.Server.Upload, cfg.Status.Listen)
+	}
+
+	// The same code again: refused, with the server's reason.
+	if c, _, errs := run("--server", base, "--code", code, "--config", cfgFile); c != 1 || !strings.Contains(errs, "refused the pairing code") {
+		t.Fatalf("a used code: exit %d, %q", c, errs)
+	}
+	// Nobody there.
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	gone := ln.Addr().String()
+	ln.Close()
+	if c, _, errs := run("--server", "http://"+gone, "--code", "ABCDEFGHJK", "--config", cfgFile); c != 1 || !strings.Contains(errs, "cannot reach the server") {
+		t.Fatalf("no server: exit %d, %q", c, errs)
+	}
+	// Usage.
+	if c, _, _ := run("--server", base); c != 2 {
+		t.Fatalf("no --code: exit %d, want 2", c)
+	}
+}
+
+func TestWithServerURL(t *testing.T) {
+	const line = `url = "wss://pay.example.com/v1/agent"`
+	for _, tc := range []struct{ in, want string }{
+		{"", "\n[server]\n" + line + "\n"},
+		{"[spool]\ndir = \"x\"", "[spool]\ndir = \"x\"\n\n[server]\n" + line + "\n"},
+		{"[server]\nqr_budget = \"1s\"\n", "[server]\n" + line + "\nqr_budget = \"1s\"\n"},
+		{"[server]\nurl = \"\"\n[log]\n", "[server]\n" + line + "\n[log]\n"},
+		{"[[printer]]\nname = \"server\"\nurl = 1\n", "[[printer]]\nname = \"server\"\nurl = 1\n\n[server]\n" + line + "\n"},
+	} {
+		if got := string(withServerURL([]byte(tc.in), line)); got != tc.want {
+			t.Errorf("withServerURL(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	for in, want := range map[string]string{
+		"pay.example.com":                   "https://pay.example.com",
+		"https://pay.example.com/":          "https://pay.example.com",
+		"wss://pay.example.com/v1/agent":    "https://pay.example.com",
+		"ws://127.0.0.1:9280/v1/agent":      "http://127.0.0.1:9280",
+		"http://127.0.0.1:9280/base/?x=1#f": "http://127.0.0.1:9280/base",
+	} {
+		if got, err := enrollBase(in); err != nil || got != want {
+			t.Errorf("enrollBase(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := enrollBase("ftp://x"); err == nil {
+		t.Error("enrollBase accepted ftp://")
+	}
+}

@@ -170,6 +170,7 @@ type demo struct {
 	agentErr  error
 
 	mu         sync.Mutex
+	server     *api.Server
 	stopServer func() error // nil while the server is down
 	stops      []func()     // sandbox, store: in reverse order
 	stopAgent  func()
@@ -334,6 +335,7 @@ func (d *demo) startServer(ctx context.Context, ln net.Listener) error {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(sctx, ln) }()
 	d.mu.Lock()
+	d.server = srv
 	d.stopServer = func() error { cancel(); return <-done }
 	d.mu.Unlock()
 	return nil

@@ -853,3 +853,40 @@ func TestWithServerURL(t *testing.T) {
 		t.Error("enrollBase accepted ftp://")
 	}
 }
+
+// TestCloudRulesPush: the merchant's rules pushed by the server are merged
+// over the defaults and used from the next job on, and kept for offline use.
+func TestCloudRulesPush(t *testing.T) {
+	d := clStartDemo(t, nil)
+	raw := d.Addrs.Raw[d.Printer]
+	job, err := receiptgen.Encode([]byte("encoding: gbk\n\n单号: 2611268888\n待收款项: 12.30\n@cut\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j, _ := clPrint(t, d.Addrs.Status, raw, job, true); j.Payable == nil || *j.Payable {
+		t.Fatalf("with the default rules the receipt reads as payable: %s", clStr(j.QRReason))
+	}
+	d.mu.Lock()
+	srv := d.server
+	d.mu.Unlock()
+	body := []byte(`{"version": "shop-1", "amount_due": [{"labels": ["待收款项"]}]}`)
+	if err := srv.PushRules(context.Background(), demoMerchant, "shop-1", body); err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		Server struct {
+			RulesVersion string `json:"rules_version"`
+		} `json:"server"`
+	}
+	clWait(t, "the rules to arrive", 10*time.Second, func() bool {
+		clGetJSON(t, "http://"+d.Addrs.Status+"/api/status", &st)
+		return st.Server.RulesVersion == "shop-1"
+	})
+	j, _ := clPrint(t, d.Addrs.Status, raw, job, true)
+	if j.qr() != worker.QRSpliced || j.AmountFen == nil || *j.AmountFen != 1230 {
+		t.Fatalf("with the merchant's rules: qr %q (%s), amount %v", j.qr(), clStr(j.QRReason), j.AmountFen)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(d.Config.Spool.Dir), "cloud", "rules.json")); err != nil {
+		t.Fatalf("the rules are not kept on disk: %v", err)
+	}
+}

@@ -133,13 +133,14 @@ func (s *Server) logsWS(w http.ResponseWriter, r *http.Request) {
 	defer ping.Stop()
 	for {
 		select {
-		case l, ok := <-cl.send:
+		case msg, ok := <-cl.send:
 			if !ok {
 				// Dropped for falling behind, or the hub stopped.
 				conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "too slow"), time.Now().Add(time.Second))
 				return
 			}
-			if err := write(l); err != nil {
+			conn.SetWriteDeadline(time.Now().Add(wsWriteWait))
+			if err := conn.WriteMessage(websocket.TextMessage, msg); err != nil {
 				return
 			}
 		case <-ping.C:

@@ -2,6 +2,7 @@ package status
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -63,10 +65,11 @@ type hubCore struct {
 	droppedLines   atomic.Uint64 // lines that found the input queue full
 }
 
-// logClient is one subscriber: the hub writes to send and closes it when it
-// drops the client or stops.
+// logClient is one subscriber: the hub writes each line to send, encoded
+// as JSON once for all clients, and closes send when it drops the client or
+// stops.
 type logClient struct {
-	send chan LogLine
+	send chan []byte
 }
 
 // NewLogHub returns a hub keeping the last capacity lines (0 means 500)
@@ -162,10 +165,22 @@ func appendAttr(b *strings.Builder, grp string, a slog.Attr) {
 	b.WriteString(a.Key)
 	b.WriteByte('=')
 	v := a.Value.String()
-	if v == "" || strings.ContainsAny(v, " =\"") {
+	if needsQuote(v) {
 		v = strconv.Quote(v)
 	}
 	b.WriteString(v)
+}
+
+func needsQuote(v string) bool {
+	if v == "" || !utf8.ValidString(v) {
+		return true
+	}
+	for _, r := range v {
+		if r <= ' ' || r == '=' || r == '"' || r == '\\' || !unicode.IsPrint(r) {
+			return true
+		}
+	}
+	return false
 }
 
 // clean writes control characters and invalid UTF-8 as \xNN and caps the
@@ -186,21 +201,19 @@ func clean(s string) string {
 			b.WriteString("…")
 			break
 		}
+		const hex = "0123456789abcdef"
 		r, n := utf8.DecodeRuneInString(s[i:])
 		switch {
-		case r == utf8.RuneError && n <= 1, r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0, r == 0x2028, r == 0x2029:
-			if r > 0xff {
-				b.WriteString(`\u` + strconv.FormatInt(int64(r), 16))
-			} else {
-				const hex = "0123456789abcdef"
-				c := s[i]
-				if n > 1 {
-					c = byte(r)
-				}
-				b.WriteString(`\x`)
-				b.WriteByte(hex[c>>4])
-				b.WriteByte(hex[c&15])
-			}
+		case r == utf8.RuneError && n <= 1:
+			b.WriteString(`\x`)
+			b.WriteByte(hex[s[i]>>4])
+			b.WriteByte(hex[s[i]&15])
+		case r < 0x20, r == 0x7f, r >= 0x80 && r < 0xa0:
+			b.WriteString(`\x`)
+			b.WriteByte(hex[r>>4])
+			b.WriteByte(hex[r&15])
+		case r == 0x2028, r == 0x2029:
+			b.WriteString(`\u` + strconv.FormatInt(int64(r), 16))
 		default:
 			b.WriteString(s[i : i+n])
 		}
@@ -280,9 +293,16 @@ func (h *LogHub) Run(ctx context.Context) error {
 				c.clients.Store(int64(len(clients)))
 			}
 		case l := <-c.in:
+			if len(clients) == 0 {
+				continue
+			}
+			msg, err := json.Marshal(l)
+			if err != nil {
+				continue // a LogLine always encodes
+			}
 			for cl := range clients {
 				select {
-				case cl.send <- l:
+				case cl.send <- msg:
 				default:
 					// A slow client never holds up the others or the logger.
 					delete(clients, cl)
@@ -299,7 +319,7 @@ func (h *LogHub) Run(ctx context.Context) error {
 // (lines newer than the backlog's last Seq arrive on send). It fails when
 // ctx (or the hub) is done.
 func (h *LogHub) subscribe(ctx context.Context) (*logClient, []LogLine, bool) {
-	cl := &logClient{send: make(chan LogLine, clientBuffer)}
+	cl := &logClient{send: make(chan []byte, clientBuffer)}
 	select {
 	case h.core.register <- cl:
 	case <-h.core.done:

@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -889,4 +890,125 @@ func TestCloudRulesPush(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(filepath.Dir(d.Config.Spool.Dir), "cloud", "rules.json")); err != nil {
 		t.Fatalf("the rules are not kept on disk: %v", err)
 	}
+}
+
+// clPrinter is a network printer on loopback that reports when the stream
+// it received ends with a cut.
+type clPrinter struct {
+	addr string
+	cuts chan time.Time
+}
+
+func clStartPrinter(t testing.TB) *clPrinter {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &clPrinter{addr: ln.Addr().String(), cuts: make(chan time.Time, 1024)}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				cut := []byte{0x1D, 0x56, 0x41, 0x00}
+				var tail []byte
+				buf := make([]byte, 64<<10)
+				for {
+					n, err := c.Read(buf)
+					if n > 0 {
+						tail = append(tail, buf[:n]...)
+						if len(tail) > len(cut) {
+							tail = tail[len(tail)-len(cut):]
+						}
+						if bytes.Equal(tail, cut) {
+							p.cuts <- time.Now()
+						}
+					}
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return p
+}
+
+var clBenchOrder int
+
+// BenchmarkCloudReceipt measures a receipt from the end of its job at the
+// agent's raw port to the last byte (its cut) at a network printer:
+// payable (agent → server → sandbox → back, the QR spliced), payable with
+// the server down (no wait), and not payable. p50 and p99 in ms.
+func BenchmarkCloudReceipt(b *testing.B) {
+	bench := func(b *testing.B, payable, serverDown bool) {
+		pr := clStartPrinter(b)
+		p := config.DefaultPrinter()
+		p.Name, p.Driver, p.Device, p.Profile = "front", "tcp", pr.addr, "generic-80mm"
+		d := clStartDemo(b, func(o *demoOptions) {
+			o.Printer = &p
+			o.Logger, o.ServerLogger = slog.New(slog.DiscardHandler), slog.New(slog.DiscardHandler)
+		})
+		if serverDown {
+			if err := d.StopServer(); err != nil {
+				b.Fatal(err)
+			}
+			clWait(b, "the link to drop", 10*time.Second, func() bool { return !clServer(b, d.Addrs.Status).Connected })
+		}
+		raw := d.Addrs.Raw[d.Printer]
+		lat := make([]time.Duration, 0, b.N)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			clBenchOrder++
+			src := strings.Replace(demoSampleSource, "单号: 2611260012", fmt.Sprintf("单号: 27%08d", clBenchOrder), 1)
+			if !payable {
+				src = strings.Replace(src, "应收金额: 110.60", "厨房联", 1)
+				src = strings.Replace(src, "消费合计:                 114.00", "", 1)
+			}
+			job, err := receiptgen.Encode([]byte(src))
+			if err != nil {
+				b.Fatal(err)
+			}
+			c, err := net.Dial("tcp", raw)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := c.Write(job); err != nil {
+				b.Fatal(err)
+			}
+			c.(*net.TCPConn).CloseWrite()
+			end := time.Now()
+			select {
+			case at := <-pr.cuts:
+				lat = append(lat, at.Sub(end))
+			case <-time.After(10 * time.Second):
+				b.Fatal("the receipt did not reach the printer")
+			}
+			c.Close()
+		}
+		b.StopTimer()
+		slices.Sort(lat)
+		ms := func(q float64) float64 {
+			return float64(lat[min(len(lat)-1, int(q*float64(len(lat))))]) / float64(time.Millisecond)
+		}
+		b.ReportMetric(ms(0.50), "p50-ms")
+		b.ReportMetric(ms(0.99), "p99-ms")
+		if payable && !serverDown {
+			var jobs []clJob
+			clWait(b, "the last job's outcome", 10*time.Second, func() bool {
+				jobs = clJobs(b, d.Addrs.Status)
+				return len(jobs) > 0 && jobs[0].QR != nil
+			})
+			if q := jobs[0].qr(); q != worker.QRSpliced {
+				b.Fatalf("a payable receipt printed with qr %q (%s)", q, clStr(jobs[0].QRReason))
+			}
+		}
+	}
+	b.Run("payable", func(b *testing.B) { bench(b, true, false) })
+	b.Run("server-down", func(b *testing.B) { bench(b, true, true) })
+	b.Run("not-payable", func(b *testing.B) { bench(b, false, false) })
 }

@@ -23,10 +23,11 @@ func numberedJob(client, n int, payable bool, items int) []byte {
 	for i := range items {
 		fmt.Fprintf(&b, "ITEM %04d%28s1.00\n", i, "")
 	}
+	fmt.Fprintf(&b, "TOTAL %d.00\n", items)
 	if !payable {
-		b.WriteString("CASH 20.00\nCHANGE 7.66\n")
+		fmt.Fprintf(&b, "CASH %d.00\n", items)
 	}
-	fmt.Fprintf(&b, "TOTAL 12.34\nE2E C%d J%05d END\n\n\n\x1dVA\x00", client, n)
+	fmt.Fprintf(&b, "E2E C%d J%05d END\n\n\n\x1dVA\x00", client, n)
 	return b.Bytes()
 }
 

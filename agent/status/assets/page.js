@@ -124,7 +124,7 @@
     div.dataset.seq = String(l.seq);
     const ts = document.createElement("span");
     ts.className = "ts";
-    ts.textContent = new Date(l.time).toLocaleTimeString();
+    ts.textContent = new Date(l.time).toLocaleTimeString(lang === "en" ? "en-GB" : "zh-CN", { hour12: false });
     const lv = document.createElement("span");
     lv.className = "lv";
     lv.textContent = l.level;

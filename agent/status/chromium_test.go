@@ -367,4 +367,3 @@ func TestPageInChromium(t *testing.T) {
 		}
 	})
 }
-

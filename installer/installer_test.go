@@ -93,6 +93,18 @@ func TestDeletePortData(t *testing.T) {
 	}
 }
 
+func TestOwnPort(t *testing.T) {
+	for name, want := range map[string]bool{
+		PortName(9100): true, PortName(9101): true, "printpay_127.0.0.1_65535": true,
+		"printpay_127.0.0.1_": false, "printpay_127.0.0.1_0": false, "printpay_127.0.0.1_09100": false,
+		"printpay_127.0.0.1_9100x": false, "IP_127.0.0.1": false, "LPT1:": false, "printpay_10.0.0.5_9100": false,
+	} {
+		if got := OwnPort(name); got != want {
+			t.Errorf("OwnPort(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
 func TestArgs(t *testing.T) {
 	if got, want := LpadminAddArgs(Queue{Port: 9101}), []string{"-p", "printpay", "-E", "-v", "socket://127.0.0.1:9101",
 		"-D", "printpay receipt printer", "-o", "printer-is-shared=false"}; !reflect.DeepEqual(got, want) {

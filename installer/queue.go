@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 )
 
@@ -38,7 +39,20 @@ func AddQueue(q Queue) error { return nativeAddQueue(q.withDefaults()) }
 func RemoveQueue(q Queue) error { return nativeRemoveQueue(q.withDefaults()) }
 
 // PortName is the name of the Windows Standard TCP/IP port for a raw port.
-func PortName(port int) string { return "printpay_127.0.0.1_" + strconv.Itoa(port) }
+func PortName(port int) string { return portPrefix + strconv.Itoa(port) }
+
+const portPrefix = "printpay_127.0.0.1_"
+
+// OwnPort reports whether a Windows port name is one PortName made, so an
+// uninstall removes every such port, whatever raw port it pointed at.
+func OwnPort(name string) bool {
+	n, ok := strings.CutPrefix(name, portPrefix)
+	if !ok || n == "" {
+		return false
+	}
+	p, err := strconv.Atoi(n)
+	return err == nil && p > 0 && p < 65536 && strconv.Itoa(p) == n
+}
 
 // PORT_DATA_1 (tcpxcv.h) field sizes, in UTF-16 code units.
 const (

@@ -21,6 +21,7 @@ var (
 	procXcvDataW                    = winspool.NewProc("XcvDataW")
 	procAddPrinterW                 = winspool.NewProc("AddPrinterW")
 	procDeletePrinter               = winspool.NewProc("DeletePrinter")
+	procEnumPortsW                  = winspool.NewProc("EnumPortsW")
 	procInstallPrinterDriverFromPkg = winspool.NewProc("InstallPrinterDriverFromPackageW")
 )
 
@@ -166,17 +167,51 @@ func nativeRemoveQueue(q Queue) error {
 	if err := deletePrinter(q.Name); err != nil {
 		return err
 	}
-	status, err := xcv("DeletePort", DeletePortData(PortName(q.Port)))
-	if errors.Is(err, ErrNoSpooler) {
-		return nil
+	ports := map[string]bool{PortName(q.Port): true}
+	for _, p := range enumPorts() {
+		if OwnPort(p) {
+			ports[p] = true
+		}
 	}
-	if err != nil {
-		return err
-	}
-	if status != 0 && status != uint32(windows.ERROR_FILE_NOT_FOUND) && status != uint32(windows.ERROR_UNKNOWN_PORT) {
-		return fmt.Errorf("installer: deleting port %s: %w", PortName(q.Port), windows.Errno(status))
+	for name := range ports {
+		status, err := xcv("DeletePort", DeletePortData(name))
+		if errors.Is(err, ErrNoSpooler) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if status != 0 && status != uint32(windows.ERROR_FILE_NOT_FOUND) && status != uint32(windows.ERROR_UNKNOWN_PORT) {
+			return fmt.Errorf("installer: deleting port %s: %w", name, windows.Errno(status))
+		}
 	}
 	return nil
+}
+
+// portInfo1 is PORT_INFO_1W.
+type portInfo1 struct{ name *uint16 }
+
+// enumPorts lists the spooler's port names (PORT_INFO_1); nil on failure.
+func enumPorts() []string {
+	if procEnumPortsW.Find() != nil {
+		return nil
+	}
+	var needed, returned uint32
+	procEnumPortsW.Call(0, 1, 0, 0, uintptr(unsafe.Pointer(&needed)), uintptr(unsafe.Pointer(&returned)))
+	if needed == 0 {
+		return nil
+	}
+	buf := make([]byte, needed) // heap blocks this size are pointer-aligned
+	r, _, _ := procEnumPortsW.Call(0, 1, uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)),
+		uintptr(unsafe.Pointer(&needed)), uintptr(unsafe.Pointer(&returned)))
+	if r == 0 || uintptr(returned)*unsafe.Sizeof(portInfo1{}) > uintptr(len(buf)) {
+		return nil
+	}
+	names := make([]string, 0, returned)
+	for _, p := range unsafe.Slice((*portInfo1)(unsafe.Pointer(&buf[0])), returned) {
+		names = append(names, windows.UTF16PtrToString(p.name))
+	}
+	return names
 }
 
 func netsh(args []string) ([]byte, error) {

@@ -52,6 +52,9 @@ type Options struct {
 	// Welcomed is called once, on a goroutine of Run, when the server
 	// link ([server] url = ws:// or wss://) is first welcomed.
 	Welcomed func()
+	// DemoPay plays the customer paying an order (printpay demo: the
+	// WeChat Pay sandbox); the status page shows its button when set.
+	DemoPay func(ctx context.Context, outTradeNo string) error
 }
 
 // Run runs the agent until ctx is done, printing through agent/worker
@@ -80,6 +83,9 @@ func RunWith(ctx context.Context, cfg config.Config, logger *slog.Logger, opt Op
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	// The status page's log tail sees every record the agent logs.
+	logs := status.NewLogHub(logger.Handler(), 0)
+	logger = slog.New(logs)
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -208,6 +214,7 @@ func RunWith(ctx context.Context, cfg config.Config, logger *slog.Logger, opt Op
 	sopt := status.Options{
 		Spool: sp, Intake: in, Printers: printers, ServerURL: cfg.Server.URL, Version: Version,
 		Password: password, Logger: logger.With("component", "status"),
+		Logs: logs, Printed: printedFunc(cfg), DemoPay: opt.DemoPay,
 	}
 	if lk != nil {
 		sopt.Link = lk.statusLink
@@ -234,6 +241,7 @@ func RunWith(ctx context.Context, cfg config.Config, logger *slog.Logger, opt Op
 		}()
 	}
 	run("spool", sp.Run)
+	run("log hub", logs.Run)
 	if lk != nil {
 		run("server link", lk.run)
 		if opt.Welcomed != nil {

@@ -16,7 +16,9 @@ import (
 	"printpay.dev/printpay/agent/cloud"
 	"printpay.dev/printpay/agent/receipt"
 	"printpay.dev/printpay/agent/rules"
+	"printpay.dev/printpay/agent/worker"
 	"printpay.dev/printpay/internal/receiptgen"
+	"printpay.dev/printpay/spool"
 )
 
 type lockedBuf struct {
@@ -199,5 +201,59 @@ func TestBounded(t *testing.T) {
 	}
 	if len(b.order) > 2*b.limit+1 || len(b.m) > b.limit {
 		t.Errorf("grew to %d keys in order, %d in the map", len(b.order), len(b.m))
+	}
+}
+
+// The status page's "after" preview rebuilds exactly what the printer got.
+func TestPrintedFuncMatchesThePrinter(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Printers = cfg.Printers[:1]
+	cfg.Server.URL = "local:"
+	local, _, err := worker.ParseLocalQR(cfg.Server.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := start(t, cfg, Options{Print: Workers(local)})
+	job, err := receiptgen.Encode([]byte("encoding: gbk\n\n单号: 3\n应收金额: 12.00\n@feed 3\n@cut\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sendRaw(t, a.Raw["front"], job)
+	var got struct {
+		ID       string          `json:"id"`
+		State    string          `json:"state"`
+		QR       *string         `json:"qr"`
+		Receipts json.RawMessage `json:"receipts"`
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for got.State != "done" || got.QR == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("job not printed: %+v", got)
+		}
+		time.Sleep(10 * time.Millisecond)
+		resp, err := http.Get("http://" + a.Status + "/api/jobs")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var jobs []json.RawMessage
+		json.NewDecoder(resp.Body).Decode(&jobs)
+		resp.Body.Close()
+		if len(jobs) == 1 {
+			json.Unmarshal(jobs[0], &got)
+		}
+	}
+	if *got.QR != worker.QRSpliced {
+		t.Fatalf("qr %q", *got.QR)
+	}
+	printed, err := os.ReadFile(filepath.Join(cfg.Printers[0].Device, got.ID+".bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rebuilt, err := printedFunc(cfg)(spool.Job{ID: got.ID, Printer: "front", Result: spool.Result{Receipts: got.Receipts}}, job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(rebuilt, printed) || bytes.Equal(printed, job) {
+		t.Fatalf("rebuilt %d bytes, the printer got %d (the job %d)", len(rebuilt), len(printed), len(job))
 	}
 }

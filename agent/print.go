@@ -2,14 +2,19 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 
+	"printpay.dev/printpay/agent/config"
+	"printpay.dev/printpay/agent/escpos"
 	"printpay.dev/printpay/agent/receipt"
 	"printpay.dev/printpay/agent/render"
 	"printpay.dev/printpay/agent/worker"
 	"printpay.dev/printpay/drivers"
 	"printpay.dev/printpay/drivers/all"
 	"printpay.dev/printpay/drivers/profiles"
+	"printpay.dev/printpay/spool"
 )
 
 // Workers returns the PrintFunc that prints through agent/worker: the
@@ -101,4 +106,40 @@ func workerParts(p Printer) (worker.Config, worker.Opener, worker.Analyzer, erro
 		}
 	}
 	return wc, open, analyze, nil
+}
+
+// printedFunc rebuilds what the worker printed for a job (the status
+// page's "after" preview): the original bytes with the blocks its recorded
+// result names, built with its printer's policy.
+func printedFunc(cfg config.Config) func(spool.Job, []byte) ([]byte, error) {
+	type part struct {
+		wc       worker.Config
+		encoding string
+	}
+	parts := map[string]part{}
+	for _, pc := range cfg.Printers {
+		wc, _, _, err := workerParts(Printer{Config: pc, Agent: cfg, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			continue // the printer's worker reports it
+		}
+		enc := pc.Encoding
+		if prof, err := profiles.Lookup(pc.Profile); err == nil && enc == "" {
+			enc = prof.Encoding
+		}
+		parts[pc.Name] = part{wc, enc}
+	}
+	return func(job spool.Job, original []byte) ([]byte, error) {
+		p, ok := parts[job.Printer]
+		if !ok {
+			return nil, fmt.Errorf("agent: no printer %q", job.Printer)
+		}
+		var r worker.Result
+		if len(job.Result.Receipts) > 0 {
+			if err := json.Unmarshal(job.Result.Receipts, &r.Receipts); err != nil {
+				return nil, fmt.Errorf("agent: job %s: receipts: %w", job.ID, err)
+			}
+		}
+		r.Encoding = escpos.Scan(original, escpos.Options{Encoding: p.encoding}).Encoding
+		return worker.Printed(original, r, p.wc)
+	}
 }

@@ -290,6 +290,11 @@ func startDemo(ctx context.Context, opt demoOptions) (d *demo, err error) {
 			Print:    agent.Workers(nil),
 			Ready:    func(a agent.Addrs) { ready <- a },
 			Welcomed: func() { close(welcomed) },
+			// The status page's "play the customer paying" button.
+			DemoPay: func(_ context.Context, outTradeNo string) error {
+				_, err := sb.Pay(outTradeNo)
+				return err
+			},
 		})
 	}()
 	timeout := time.NewTimer(30 * time.Second)

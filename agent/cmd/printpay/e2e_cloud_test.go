@@ -1012,3 +1012,33 @@ func BenchmarkCloudReceipt(b *testing.B) {
 	b.Run("server-down", func(b *testing.B) { bench(b, true, true) })
 	b.Run("not-payable", func(b *testing.B) { bench(b, false, false) })
 }
+
+// TestDemoPayButton: the status page's "play the customer paying" button
+// (POST /api/jobs/{id}/demo-pay) pays the job's order in the demo's sandbox.
+func TestDemoPayButton(t *testing.T) {
+	d := clStartDemo(t, nil)
+	j, _ := clPrint(t, d.Addrs.Status, d.Addrs.Raw[d.Printer], clRead(t, clSample), true)
+	if j.qr() != worker.QRSpliced {
+		t.Fatalf("qr %q (%s)", j.qr(), clStr(j.QRReason))
+	}
+	var csrf struct{ Header, Token string }
+	clGetJSON(t, "http://"+d.Addrs.Status+"/api/csrf", &csrf)
+	req, _ := http.NewRequest(http.MethodPost, "http://"+d.Addrs.Status+"/api/jobs/"+j.ID+"/demo-pay", nil)
+	req.Header.Set(csrf.Header, csrf.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("demo-pay: %s: %s", resp.Status, b)
+	}
+	clWait(t, "paid: true", 5*time.Second, func() bool { return clJobByID(t, d.Addrs.Status, j.ID).Paid })
+	if _, err := os.Stat(filepath.Join(d.Preview, j.ID+"-paid.png")); err != nil {
+		clWait(t, "the paid slip", 5*time.Second, func() bool {
+			_, err := os.Stat(filepath.Join(d.Preview, j.ID+"-paid.png"))
+			return err == nil
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"printpay.dev/printpay/spool"
 )
@@ -182,4 +183,61 @@ func mustSpool(t *testing.T) *spool.Spool {
 	}
 	t.Cleanup(func() { sp.Close() })
 	return sp
+}
+
+func TestCheckListen(t *testing.T) {
+	for _, c := range []struct {
+		addr string
+		pw   bool
+		ok   bool
+	}{
+		{"127.0.0.1:9180", false, true},
+		{"[::1]:9180", false, true},
+		{"localhost:9180", false, true},
+		{"", false, true},
+		{":9180", false, false},
+		{"0.0.0.0:9180", false, false},
+		{"192.168.1.2:9180", false, false},
+		{"till.local:9180", false, false},
+		{"0.0.0.0:9180", true, true},
+	} {
+		err := CheckListen(c.addr, c.pw)
+		if (err == nil) != c.ok || (err != nil && c.addr != "" && !errors.Is(err, ErrExposed)) {
+			t.Errorf("CheckListen(%q, %v) = %v", c.addr, c.pw, err)
+		}
+	}
+}
+
+// Serve owns the log tail connections: stopping it closes them and waits
+// for their handlers.
+func TestServeEndsLogStreams(t *testing.T) {
+	hub := NewLogHub(nil, 10)
+	hctx, hcancel := context.WithCancel(context.Background())
+	defer hcancel()
+	go hub.Run(hctx)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- New(Options{Spool: mustSpool(t), Logs: hub}).Serve(ctx, ln) }()
+	c := dialLogs(t, "http://"+ln.Addr().String(), true) // never reads
+	waitFor(t, func() bool { return hub.Stats().Clients == 1 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	// The handler unsubscribed before Serve returned; the hub counts it
+	// when it takes the request.
+	waitFor(t, func() bool { return hub.Stats().Clients == 0 })
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for {
+		if _, _, err := c.NextReader(); err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				t.Fatal("the log stream is still open after Serve returned")
+			}
+			break
+		}
+	}
 }

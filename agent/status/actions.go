@@ -91,9 +91,13 @@ func (s *Server) logsWS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // Upgrade has answered
 	}
+	s.streams.Add(1)
+	defer s.streams.Done()
 	defer conn.Close()
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
+	// Shutting down closes the connection, which ends a write that blocks.
+	defer context.AfterFunc(ctx, func() { conn.Close() })()
 
 	sctx, scancel := context.WithTimeout(ctx, 5*time.Second)
 	cl, backlog, ok := s.opt.Logs.subscribe(sctx)

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"printpay.dev/printpay/agent/intake"
@@ -94,7 +95,7 @@ type Server struct {
 	mux      *http.ServeMux
 	csrf     string
 	previews *previewCache
-	assets   http.Handler
+	streams  sync.WaitGroup // log tail connections, which Shutdown does not wait for
 }
 
 // New returns a status server.
@@ -231,11 +232,31 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := hs.Shutdown(sctx)
+	s.streams.Wait() // they end with ctx: each closes its connection
 	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
 		err = serr
 	}
 	if err != nil {
 		return fmt.Errorf("status: shutdown: %w", err)
+	}
+	return nil
+}
+
+// CheckListen reports whether addr (a [status] listen value) may be used:
+// a non-loopback address, or all addresses, needs a password (ErrExposed).
+func CheckListen(addr string, hasPassword bool) error {
+	if addr == "" || hasPassword {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("status: listen %q: %w", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("%w (listen %s)", ErrExposed, addr)
 	}
 	return nil
 }

@@ -117,7 +117,24 @@ Section "printpay"
     Pop $0
     Pop $1
   ${EndIf}
+  ; The stopped service's process may take a moment to exit: retry the copy
+  ; for up to 10 s instead of asking.
+  StrCpy $4 0
+  SetOverwrite try
+  copy:
+  ClearErrors
   File "/oname=printpay.exe" "${EXE}"
+  ${If} ${Errors}
+    IntOp $4 $4 + 1
+    ${If} $4 < 10
+      Sleep 1000
+      Goto copy
+    ${EndIf}
+    MessageBox MB_OK|MB_ICONEXCLAMATION "$INSTDIR\printpay.exe is in use and could not be replaced. Close programs using it and run this setup again." /SD IDOK
+    SetErrorLevel 2
+    Abort
+  ${EndIf}
+  SetOverwrite on
   WriteUninstaller "$INSTDIR\uninstall.exe"
   FileOpen $Log "$INSTDIR\install.log" w
   FileWrite $Log "printpay ${VERSION} setup$\r$\n"

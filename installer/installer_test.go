@@ -93,6 +93,21 @@ func TestDeletePortData(t *testing.T) {
 	}
 }
 
+func TestWindowsPrinter(t *testing.T) {
+	got := WindowsPrinter(Queue{Port: 9101})
+	want := Printer{Name: "printpay", Port: "printpay_127.0.0.1_9101", Driver: "Generic / Text Only",
+		Comment: "printpay receipt printer", PrintProcessor: "winprint", Datatype: "RAW", Attributes: PrinterAttributeLocal}
+	if got != want {
+		t.Errorf("WindowsPrinter = %+v, want %+v", got, want)
+	}
+	if got.Attributes&PrinterAttributeEnableBidi != 0 {
+		t.Error("bidirectional support must be off")
+	}
+	if d := WindowsPrinter(Queue{Driver: "EPSON TM-T20II Receipt5"}); d.Driver != "EPSON TM-T20II Receipt5" || d.Port != PortName(9100) {
+		t.Errorf("own driver: %+v", d)
+	}
+}
+
 func TestOwnPort(t *testing.T) {
 	for name, want := range map[string]bool{
 		PortName(9100): true, PortName(9101): true, "printpay_127.0.0.1_65535": true,

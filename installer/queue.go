@@ -54,6 +54,30 @@ func OwnPort(name string) bool {
 	return err == nil && p > 0 && p < 65536 && strconv.Itoa(p) == n
 }
 
+// Printer is the Windows printer (PRINTER_INFO_2) AddQueue makes.
+type Printer struct {
+	Name, Port, Driver, Comment string
+	PrintProcessor, Datatype    string
+	Attributes                  uint32
+}
+
+// PRINTER_INFO_2 attribute bits.
+const (
+	PrinterAttributeLocal      = 0x00000040
+	PrinterAttributeEnableBidi = 0x00000800
+)
+
+// WindowsPrinter returns the printer for q: on q's Standard TCP/IP port,
+// RAW through winprint, local, bidirectional support off.
+func WindowsPrinter(q Queue) Printer {
+	q = q.withDefaults()
+	return Printer{
+		Name: q.Name, Port: PortName(q.Port), Driver: q.Driver, Comment: "printpay receipt printer",
+		PrintProcessor: "winprint", Datatype: "RAW",
+		Attributes: PrinterAttributeLocal, // no PrinterAttributeEnableBidi
+	}
+}
+
 // PORT_DATA_1 (tcpxcv.h) field sizes, in UTF-16 code units.
 const (
 	maxPortNameLen       = 64

@@ -28,7 +28,6 @@ var (
 const (
 	serverAccessAdminister = 0x00000001
 	printerAllAccess       = 0x000F000C
-	printerAttributeLocal  = 0x00000040
 
 	errorPrinterAlreadyExists = 1802
 	errorUnknownPrinterDriver = 1797
@@ -104,20 +103,21 @@ func nativeAddQueue(q Queue) error {
 	if status != 0 && status != uint32(windows.ERROR_ALREADY_EXISTS) {
 		return fmt.Errorf("installer: adding port %s: %w", port, windows.Errno(status))
 	}
-	err = addPrinter(q, port)
+	err = addPrinter(q)
 	if errors.Is(err, windows.Errno(errorUnknownPrinterDriver)) {
 		drv, _ := windows.UTF16PtrFromString(q.Driver)
-		if r, _, e := procInstallPrinterDriverFromPkg.Call(0, 0, uintptr(unsafe.Pointer(drv)), 0, 0); r != 0 {
-			return fmt.Errorf("installer: installing the driver %q: %v (%w)", q.Driver, windows.Errno(r), e)
+		// NULL INF path: the driver store (Generic / Text Only is in ntprint.inf).
+		if r, _, _ := procInstallPrinterDriverFromPkg.Call(0, 0, uintptr(unsafe.Pointer(drv)), 0, 0); r != 0 {
+			return fmt.Errorf("installer: installing the driver %q: HRESULT %#x", q.Driver, uint32(r))
 		}
-		err = addPrinter(q, port)
+		err = addPrinter(q)
 	}
 	if errors.Is(err, windows.Errno(errorPrinterAlreadyExists)) {
 		// Point the existing queue at this port: remove it and add it again.
 		if err := deletePrinter(q.Name); err != nil {
 			return err
 		}
-		err = addPrinter(q, port)
+		err = addPrinter(q)
 	}
 	if err != nil {
 		return fmt.Errorf("installer: adding the printer %q (driver %q): %w", q.Name, q.Driver, err)
@@ -125,16 +125,17 @@ func nativeAddQueue(q Queue) error {
 	return nil
 }
 
-func addPrinter(q Queue, port string) error {
+func addPrinter(q Queue) error {
+	spec := WindowsPrinter(q)
 	p := func(s string) *uint16 { u, _ := windows.UTF16PtrFromString(s); return u }
 	info := printerInfo2{
-		printerName:    p(q.Name),
-		portName:       p(port),
-		driverName:     p(q.Driver),
-		comment:        p("printpay receipt printer"),
-		printProcessor: p("winprint"),
-		datatype:       p("RAW"),
-		attributes:     printerAttributeLocal, // no PRINTER_ATTRIBUTE_ENABLE_BIDI: bidirectional off
+		printerName:    p(spec.Name),
+		portName:       p(spec.Port),
+		driverName:     p(spec.Driver),
+		comment:        p(spec.Comment),
+		printProcessor: p(spec.PrintProcessor),
+		datatype:       p(spec.Datatype),
+		attributes:     spec.Attributes,
 		priority:       1,
 	}
 	r, _, e := procAddPrinterW.Call(0, 2, uintptr(unsafe.Pointer(&info)))

@@ -5,17 +5,28 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"printpay.dev/printpay/agent/cloud"
 	"printpay.dev/printpay/agent/config"
 	"printpay.dev/printpay/agent/render"
 	"printpay.dev/printpay/agent/worker"
 	"printpay.dev/printpay/drivers/profiles"
 	"printpay.dev/printpay/internal/cupsd"
+	"printpay.dev/printpay/internal/receiptgen"
 	"printpay.dev/printpay/internal/testenv"
+	"printpay.dev/printpay/server/apiv1"
+	"printpay.dev/printpay/server/sandbox"
+	"printpay.dev/printpay/server/store"
 )
 
 // TestCloudPtyPrinter is issue 10's "done when" on a serial printer: a
@@ -87,5 +98,176 @@ func TestCloudPtyPrinter(t *testing.T) {
 	slip := worker.PaidSlip(worker.Notice{JobID: j.ID, AmountFen: clSampleAmount, OrderNo: clSampleOrder, Encoding: "gb18030"}, prof.Cut)
 	if !fp.WaitFor(func(b []byte) bool { return bytes.Equal(b[min(len(b), len(printed)):], slip) }, 10*time.Second) {
 		t.Fatalf("after the receipt the printer got %q, want the paid slip %q", fp.Bytes(len(printed)), slip)
+	}
+}
+
+// clServerProc is printpay-server running as its own process.
+type clServerProc struct {
+	t      *testing.T
+	bin    string
+	config string
+	listen string
+	cmd    *exec.Cmd
+	done   chan error
+	logs   *clLog
+}
+
+func (s *clServerProc) start() {
+	s.t.Helper()
+	s.cmd = exec.Command(s.bin, "serve", "--config", s.config)
+	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	s.done = done
+	cmd := s.cmd
+	go func() { done <- cmd.Wait() }()
+	clWait(s.t, "printpay-server to answer /healthz", 30*time.Second, func() bool {
+		resp, err := http.Get("http://" + s.listen + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+}
+
+func (s *clServerProc) kill() {
+	s.cmd.Process.Signal(syscall.SIGCONT)
+	s.cmd.Process.Kill()
+	<-s.done
+}
+
+// TestCloudServerProcess runs printpay-server as a process and freezes
+// (SIGSTOP) and kills (SIGKILL) it under the agent: while frozen a receipt
+// prints within qr_budget without a QR; once killed receipts print at once
+// without one, saying the link is down; when a new server process comes
+// up on the same address and database the agent reconnects, later receipts
+// get QRs and the uploads queued meanwhile reach the ledger exactly once.
+func TestCloudServerProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs printpay-server")
+	}
+	zbarimg := testenv.Tool(t, "zbarimg")
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "printpay-server")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../../server/cmd/printpay-server").CombinedOutput(); err != nil {
+		t.Fatalf("go build printpay-server: %v\n%s", err, out)
+	}
+
+	// The sandbox, in this process; the server reaches it over loopback.
+	d := clStartDemo(t, nil) // only for its sandbox and shared keys
+	cr, err := d.Sandbox.AddMerchant(sandbox.Merchant{MchID: "1900000222", AppID: "wx1900000222", PrivateKey: clMerchantKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cr.WriteFiles(filepath.Join(dir, "keys"), d.SandboxAddr); err != nil {
+		t.Fatal(err)
+	}
+	block := clRead(t, filepath.Join(dir, "keys", sandbox.FileMerchantTOML))
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	listen := ln.Addr().String()
+	ln.Close()
+	db := filepath.Join(dir, "server.db")
+	cfgPath := filepath.Join(dir, "server.toml")
+	if err := os.WriteFile(cfgPath, []byte("listen = \""+listen+"\"\ndatabase = \"sqlite:"+db+"\"\n"+string(block)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"migrate", "--config", cfgPath}} {
+		if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
+			t.Fatalf("printpay-server %v: %v\n%s", args, err, out)
+		}
+	}
+	out, err := exec.Command(bin, "merchant", "code", "--config", cfgPath, "--id", "sandbox").Output()
+	if err != nil {
+		t.Fatalf("merchant code: %v", err)
+	}
+	code := strings.TrimSpace(string(out))
+
+	logs := &clLog{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("printpay-server:\n%s", logs.String())
+		}
+	})
+	srv := &clServerProc{t: t, bin: bin, config: cfgPath, listen: listen, logs: logs}
+	srv.start()
+	defer func() { srv.kill() }()
+
+	er, err := cloud.Enroll(context.Background(), "http://"+listen, apiv1.EnrollRequest{Code: code, AgentVersion: "test", Hostname: "till"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenFile := filepath.Join(dir, "token")
+	if err := cloud.WriteToken(tokenFile, er.Token); err != nil {
+		t.Fatal(err)
+	}
+	const budget = 800 * time.Millisecond
+	a, preview, _ := clStartAgent(t, "ws://"+listen+"/v1/agent", func(c *config.Config) {
+		c.Server.TokenFile, c.Server.QRBudget = tokenFile, budget
+	})
+	raw := a.Raw["preview"]
+	bill := func(n int) []byte {
+		b, err := receiptgen.Encode([]byte(fmt.Sprintf("encoding: gbk\n\n单号: 28%08d\n应收金额: %d.50\n@feed 3\n@cut\n", n, 10+n)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	qrOf := func(j clJob) []string { return clScan(t, zbarimg, filepath.Join(preview, j.ID+".png")) }
+
+	up, _ := clPrint(t, a.Status, raw, bill(1), true)
+	if up.qr() != worker.QRSpliced || len(qrOf(up)) != 1 {
+		t.Fatalf("server up: qr %q (%s)", up.qr(), clStr(up.QRReason))
+	}
+
+	// Frozen: the link looks up, the request goes unanswered.
+	srv.cmd.Process.Signal(syscall.SIGSTOP)
+	frozen, took := clPrint(t, a.Status, raw, bill(2), false)
+	if took > budget+time.Second || len(qrOf(frozen)) != 0 {
+		t.Errorf("server frozen: printed after %s (qr_budget %s) with QR %q", took, budget, qrOf(frozen))
+	}
+	srv.cmd.Process.Signal(syscall.SIGCONT)
+
+	// Killed.
+	srv.cmd.Process.Kill()
+	<-srv.done
+	clWait(t, "the link to drop", 10*time.Second, func() bool { return !clServer(t, a.Status).Connected })
+	down, took := clPrint(t, a.Status, raw, bill(3), true)
+	if down.qr() != worker.QRNone || !strings.Contains(clStr(down.QRReason), "link is down") || took > budget+time.Second {
+		t.Errorf("server killed: qr %q (%s) after %s", down.qr(), clStr(down.QRReason), took)
+	}
+	if q := clServer(t, a.Status).QueuedUploads; q < 1 {
+		t.Errorf("queued uploads while the server is gone: %d", q)
+	}
+
+	// Back.
+	srv.start()
+	clWait(t, "the agent to reconnect", 45*time.Second, func() bool { return clServer(t, a.Status).Connected })
+	clWait(t, "the queued uploads to be acked", 15*time.Second, func() bool { return clServer(t, a.Status).QueuedUploads == 0 })
+	back, _ := clPrint(t, a.Status, raw, bill(4), true)
+	if back.qr() != worker.QRSpliced || len(qrOf(back)) != 1 || qrOf(back)[0] == qrOf(up)[0] {
+		t.Fatalf("server back: qr %q (%s), QR %q", back.qr(), clStr(back.QRReason), qrOf(back))
+	}
+	clWait(t, "the last upload", 15*time.Second, func() bool { return clServer(t, a.Status).QueuedUploads == 0 })
+
+	st, err := store.Open(context.Background(), "sqlite:"+db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	receipts, err := st.Receipts(context.Background(), "sandbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, r := range receipts {
+		count[r.JobID]++
+	}
+	for _, j := range []clJob{up, frozen, down, back} {
+		if count[j.ID] != 1 {
+			t.Errorf("job %s reached the ledger %d times, want once (%v)", j.ID, count[j.ID], count)
+		}
 	}
 }

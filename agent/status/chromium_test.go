@@ -16,6 +16,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"printpay.dev/printpay/drivers"
 	"printpay.dev/printpay/internal/testenv"
 	"printpay.dev/printpay/spool"
 )
@@ -332,7 +333,15 @@ func TestPageInChromium(t *testing.T) {
 		b.wait("paid message", `document.querySelector(`+js(sel+" .msg")+`).textContent === "已模拟付款"`)
 		b.eval(`document.querySelector('[data-printer="kitchen"] button[data-action="test"]').click()`)
 		b.wait("test print message", `document.querySelector('[data-printer="kitchen"] .msg').textContent === "完成"`)
+		// Printer state is live; pause turns into resume.
+		f.front.Set(drivers.Status{State: drivers.StateOffline, Since: time.Date(2026, 11, 26, 9, 30, 0, 0, time.Local)})
+		b.wait("front offline", `document.querySelector('[data-printer="front"]').innerText.includes("离线 (自 2026-11-26 09:30:00)")`)
+		b.eval(`document.querySelector('[data-printer="front"] button[data-action="pause"]').click()`)
+		b.wait("resume button", `document.querySelector('[data-printer="front"] button[data-action="resume"]') && !document.querySelector('[data-printer="front"] button[data-action="pause"]')`)
 		calls := f.called()
+		if !slices.Contains(calls, "pause front on") {
+			t.Fatalf("hooks called: %v", calls)
+		}
 		if !slices.Contains(calls, "pay PP20261126001") || !slices.Contains(calls, "test kitchen") {
 			t.Fatalf("hooks called: %v", calls)
 		}

@@ -237,6 +237,13 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	s.execute(w, "page.html", d)
 }
 
+func (s *Server) panelsFragment(w http.ResponseWriter, r *http.Request) {
+	d := s.data(w, r)
+	d.Printers = s.printerViews()
+	d.Link = s.linkView()
+	s.execute(w, "panels", d)
+}
+
 func (s *Server) jobsFragment(w http.ResponseWriter, r *http.Request) {
 	d := s.data(w, r)
 	d.Jobs = s.jobViews(200)

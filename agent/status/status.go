@@ -119,6 +119,7 @@ func New(opt Options) *Server {
 	s.mux.HandleFunc("GET /jobs/{id}", s.jobPage)
 	s.mux.HandleFunc("GET /jobs/{id}/{file}", s.previewPNG)
 	s.mux.HandleFunc("GET /fragment/jobs", s.jobsFragment)
+	s.mux.HandleFunc("GET /fragment/panels", s.panelsFragment)
 	s.mux.HandleFunc("GET /fragment/jobs/{id}", s.jobFragment)
 	s.mux.Handle("GET /assets/", assetHandler())
 	return s

@@ -54,6 +54,24 @@
     }, 3000);
   }
 
+  // Printers and the server link: refreshed every few seconds, unless a
+  // button there is waiting for its answer.
+  const panels = document.getElementById("panels");
+  if (panels) {
+    setInterval(function () {
+      if (panels.querySelector("button:disabled")) { return; }
+      fetch("/fragment/panels?" + q, { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : Promise.reject(); })
+        .then(function (html) {
+          const msgs = {};
+          panels.querySelectorAll("[data-printer] .msg").forEach(function (m) { msgs[m.closest("[data-printer]").dataset.printer] = m.textContent; });
+          panels.innerHTML = html;
+          panels.querySelectorAll("[data-printer] .msg").forEach(function (m) { m.textContent = msgs[m.closest("[data-printer]").dataset.printer] || ""; });
+        })
+        .catch(function () {});
+    }, 3000);
+  }
+
   // Actions.
   document.addEventListener("click", function (e) {
     const b = e.target.closest("button[data-action]");
@@ -96,7 +114,6 @@
     b.disabled = true;
     post(url).then(function () {
       say(b, a === "reprint-yes" ? body.dataset.queued : a === "demo-pay" ? body.dataset.paid : body.dataset.done);
-      if (a === "pause" || a === "resume") { setTimeout(function () { location.reload(); }, 500); }
     }, function (err) {
       say(b, body.dataset.failed + ": " + err.message, true);
     }).finally(function () {

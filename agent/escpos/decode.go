@@ -1,10 +1,10 @@
 package escpos
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -250,7 +250,7 @@ func (d *decoder) appendRun(dst, src []byte, e textEnc) []byte {
 		}
 		return dst
 	case encGB18030:
-		return appendTransform(dst, d.gbDecoder(), src)
+		return d.appendGB(dst, src)
 	case encBig5:
 		return appendTransform(dst, d.big5Decoder(), src)
 	case encKatakana:
@@ -289,6 +289,72 @@ func (d *decoder) appendRun(dst, src []byte, e textEnc) []byte {
 	}
 	return dst
 }
+
+// appendGB appends the GB18030 reading of src exactly as the x/text
+// decoder gives it, character by character: ASCII; 80 as €; two-byte
+// characters through gbTable (a lead and trail that are no character
+// read as one U+FFFD); four-byte sequences through the x/text decoder;
+// any other byte as one U+FFFD.
+func (d *decoder) appendGB(dst, src []byte) []byte {
+	t := gbTable()
+	for i := 0; i < len(src); {
+		c := src[i]
+		if c < 0x80 {
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		r, size := utf8.RuneError, 1
+		switch {
+		case c == 0x80:
+			r = '€'
+		case c == 0xFF || i+1 >= len(src):
+		case src[i+1] >= 0x40 && src[i+1] <= 0xFE && src[i+1] != 0x7F:
+			size = 2
+			if v := t[int(c-0x81)*191+int(src[i+1]-0x40)]; v != 0 {
+				r = rune(v)
+			}
+		case src[i+1] >= 0x30 && src[i+1] <= 0x3F && i+3 < len(src) && // x/text takes 30–3F
+			src[i+2] >= 0x81 && src[i+2] <= 0xFE && src[i+3] >= 0x30 && src[i+3] <= 0x39:
+			// One four-byte character, or U+FFFD for its lead alone
+			// when it is out of range (x/text then reads on).
+			var out [8]byte
+			tr := d.gbDecoder()
+			tr.Reset()
+			n, _, _ := tr.Transform(out[:], src[i:i+4], true)
+			if v, m := utf8.DecodeRune(out[:n]); m == n {
+				r, size = v, 4
+			}
+		}
+		dst = utf8.AppendRune(dst, r)
+		i += size
+	}
+	return dst
+}
+
+// gbTable maps the GB18030 two-byte characters (lead 81–FE, trail 40–FE)
+// to their runes, 0 where x/text reads no single character; built once
+// from the x/text decoder, so the two readings agree.
+var gbTable = sync.OnceValue(func() *[126 * 191]uint16 {
+	t := new([126 * 191]uint16)
+	dec := simplifiedchinese.GB18030.NewDecoder()
+	out, in := make([]byte, 8), make([]byte, 2)
+	for lead := 0x81; lead <= 0xFE; lead++ {
+		for trail := 0x40; trail <= 0xFE; trail++ {
+			dec.Reset()
+			in[0], in[1] = byte(lead), byte(trail)
+			n, m, err := dec.Transform(out, in, true)
+			if err != nil || m != 2 {
+				continue
+			}
+			r, size := utf8.DecodeRune(out[:n])
+			if size == n && r != utf8.RuneError && r < 0x10000 {
+				t[(lead-0x81)*191+trail-0x40] = uint16(r)
+			}
+		}
+	}
+	return t
+})
 
 func (d *decoder) gbDecoder() transform.Transformer {
 	if d.gb == nil {
@@ -351,31 +417,36 @@ func (r reading) score() float64 {
 	return (float64(r.common) + 0.5*float64(r.other) - 2*float64(r.errs) - float64(r.pua) - 0.25*float64(r.rare)) / float64(r.mb)
 }
 
-// read decodes runs with t (nil: UTF-8) and counts what comes out.
+// read decodes runs as UTF-8, GB18030 or Big5 and counts what comes out.
 // Chinese punctuation, full-width forms and the ideographic space count
 // as common characters; in the UTF-8 reading so do Latin-1 symbols and
 // letters where they stand in Latin text ("¥ 78.00", "Café", "25°C").
-func (d *decoder) read(runs [][]byte, t transform.Transformer) reading {
+func (d *decoder) read(runs [][]byte, kind encKind) reading {
 	var r reading
 	var buf []byte
 	for _, run := range runs {
-		if t == nil {
+		switch kind {
+		case encUTF8:
 			buf = append(buf[:0], run...)
-		} else {
-			buf = appendTransform(buf[:0], t, run)
+		case encGB18030:
+			buf = d.appendGB(buf[:0], run)
+		default:
+			buf = appendTransform(buf[:0], d.big5Decoder(), run)
 		}
-		str := string(buf)
-		for i, c := range str {
+		for i, size := 0, 0; i < len(buf); i += size {
+			c := rune(buf[i])
+			size = 1
 			if c < 0x80 {
 				continue
 			}
+			c, size = utf8.DecodeRune(buf[i:])
 			r.mb++
 			switch {
 			case c == utf8.RuneError:
 				r.errs++
 			case isCommonHan(c), isCJKPunct(c):
 				r.common++
-			case t == nil && latinInContext(str, i, c):
+			case kind == encUTF8 && latinInContext(buf, i, c):
 				r.common++
 			case unicode.Is(unicode.Han, c):
 				r.rare++
@@ -426,14 +497,14 @@ var cjkPunct = [...][2]rune{
 // character from two UTF-8 bytes is strong evidence of UTF-8: the GBK
 // reading of the same bytes (C2A5 楼 for ¥, C3A9 茅 for é) rarely sits
 // there.
-func latinInContext(s string, i int, c rune) bool {
+func latinInContext(s []byte, i int, c rune) bool {
 	var prev, next rune = -1, -1
 	if i > 0 {
-		prev, _ = utf8.DecodeLastRuneInString(s[:i])
+		prev, _ = utf8.DecodeLastRune(s[:i])
 	}
 	j := i + utf8.RuneLen(c)
 	if j < len(s) {
-		next, _ = utf8.DecodeRuneInString(s[j:])
+		next, _ = utf8.DecodeRune(s[j:])
 	}
 	nextNum := func() bool { // the next non-space character is a digit
 		k := j
@@ -501,11 +572,10 @@ func (s *scanner) chooseEncoding(job *Job) *decoder {
 			if sg.tab {
 				continue
 			}
-			run := s.data[sg.off : sg.off+sg.n]
-			if isASCII(run) {
+			if !sg.high {
 				continue
 			}
-			sg.high = true
+			run := s.data[sg.off : sg.off+sg.n]
 			if d.mangled == "" {
 				d.mangled = mangledRun(run)
 			}
@@ -535,10 +605,12 @@ func (s *scanner) chooseEncoding(job *Job) *decoder {
 			} else {
 				autoHigh += sg.n
 			}
-			if utf8.Valid(run) {
-				mbRunes += utf8.RuneCount(run) - asciiCount(run)
-			} else {
-				allUTF8 = false
+			if allUTF8 { // once one run is not UTF-8, the count no longer matters
+				if utf8.Valid(run) {
+					mbRunes += utf8.RuneCount(run) - asciiCount(run)
+				} else {
+					allUTF8 = false
+				}
 			}
 			if candBytes < 16<<10 {
 				cand = append(cand, run)
@@ -554,13 +626,13 @@ func (s *scanner) chooseEncoding(job *Job) *decoder {
 		// A configured single-byte page: no guessing; FS & text is still
 		// read as Chinese.
 	case len(cand) > 0 && allUTF8 && (mbRunes >= 3 || (mbRunes >= 1 && chineseRuns == 0)) &&
-		!(d.read(cand, d.gbDecoder()).score() >= d.read(cand, nil).score()+0.4):
+		!(d.read(cand, encGB18030).score() >= d.read(cand, encUTF8).score()+0.4):
 		// Valid UTF-8, unless the GB18030 reading is much more plausible
 		// (short GBK text such as D0BB D0BB "谢谢" is valid UTF-8 "лл").
 		d.auto, d.chinese = encUTF8Def, encUTF8Def
 		s.warnf(firstCand, "text is valid multi-byte UTF-8 without FS ( C: decoded as utf-8")
 	case len(cand) > 0:
-		gb, b5 := d.read(cand, d.gbDecoder()), d.read(cand, d.big5Decoder())
+		gb, b5 := d.read(cand, encGB18030), d.read(cand, encBig5)
 		cjk := encGB
 		if b5.score() >= plausible && b5.score() > gb.score()+0.15 {
 			cjk = encB5
@@ -587,7 +659,7 @@ func (s *scanner) chooseEncoding(job *Job) *decoder {
 	// ESC t 0) and then GBK: the printer stays in its Chinese mode. Text
 	// under ESC t 0 that reads clearly as Chinese is decoded as such.
 	if d.force == nil && !configuredPage && len(page0) > 0 {
-		gb, b5 := d.read(page0, d.gbDecoder()), d.read(page0, d.big5Decoder())
+		gb, b5 := d.read(page0, encGB18030), d.read(page0, encBig5)
 		best, cjk := gb, encGB
 		if b5.score() >= plausible && b5.score() > gb.score()+0.15 {
 			best, cjk = b5, encB5
@@ -692,12 +764,18 @@ func pickEncoding(m map[string]int) string {
 // reached us (escpos.md §13.9): UTF-8 replacement characters, or UTF-8
 // read as Latin-1 and encoded again ("Ã©" for "é").
 func mangledRun(run []byte) string {
-	if bytes.Contains(run, []byte{0xEF, 0xBF, 0xBD}) {
-		return ReasonMangled + " (UTF-8 replacement characters)"
-	}
 	doubled, streak, streaks := 0, 0, 0
 	for i := 0; i+1 < len(run); i++ {
 		c := run[i]
+		if c < 0xC2 {
+			streak = 0
+			continue
+		}
+		if c == 0xEF && run[i+1] == 0xBF && i+2 < len(run) && run[i+2] == 0xBD {
+			// Checked at every byte a pair below does not skip, which
+			// is every byte EF can be.
+			return ReasonMangled + " (UTF-8 replacement characters)"
+		}
 		if (c == 0xC2 || c == 0xC3) && run[i+1] >= 0x80 && run[i+1] <= 0xBF {
 			if c == 0xC3 && (run[i+1] == 0x82 || run[i+1] == 0x83) && i+3 < len(run) && run[i+2] == 0xC2 && run[i+3] >= 0x80 && run[i+3] <= 0xBF {
 				doubled++

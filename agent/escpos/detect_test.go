@@ -1,7 +1,11 @@
 package escpos
 
 import (
+	"bytes"
+	"math/rand/v2"
 	"testing"
+
+	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"printpay.dev/printpay/internal/receiptgen"
 )
@@ -147,5 +151,82 @@ func TestDetectPage0Chinese(t *testing.T) {
 	j = Scan(latin, Options{})
 	if got := j.Receipts[0].Lines[0].Text; got != "Café crème 3,50" || j.Encoding != "cp437" {
 		t.Errorf("CP437 under ESC t 0: %q (%s)", got, j.Encoding)
+	}
+}
+
+// TestAppendGBMatchesXText: the table-driven GB18030 reading equals the
+// x/text decoder's on every two-byte pair, on four-byte sequences, on
+// broken sequences and on random bytes.
+func TestAppendGBMatchesXText(t *testing.T) {
+	d := &decoder{}
+	check := func(src []byte) {
+		t.Helper()
+		want := appendTransform(nil, simplifiedchinese.GB18030.NewDecoder(), src)
+		if got := d.appendGB(nil, src); !bytes.Equal(got, want) {
+			t.Fatalf("% X: %q, x/text %q", src, got, want)
+		}
+	}
+	for lead := 0x80; lead <= 0xFF; lead++ {
+		for trail := 0x00; trail <= 0xFF; trail++ {
+			check([]byte{byte(lead), byte(trail)})
+			check([]byte{'a', byte(lead), byte(trail), 'b'})
+		}
+	}
+	check([]byte("\x81\x30\x81\x30 \x95\x32\x82\x36 \xb2\xe8\x81\x30 \x81"))
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		b := make([]byte, rng.IntN(24))
+		for i := range b {
+			switch rng.IntN(4) {
+			case 0:
+				b[i] = 0x30 + byte(rng.IntN(16)) // four-byte sequence second and fourth bytes
+			case 1:
+				b[i] = []byte{0x7F, 0x80, 0x81, 0xFE, 0xFF, 0x40, 0xA1}[rng.IntN(7)]
+			default:
+				b[i] = byte(rng.IntN(256))
+			}
+		}
+		check(b)
+	}
+}
+
+// TestMangledRunOnePass: the one-pass check finds what a search for
+// EF BF BD followed by the Latin-1 doubling check finds.
+func TestMangledRunOnePass(t *testing.T) {
+	ref := func(run []byte) string {
+		if bytes.Contains(run, []byte{0xEF, 0xBF, 0xBD}) {
+			return ReasonMangled + " (UTF-8 replacement characters)"
+		}
+		doubled, streak, streaks := 0, 0, 0
+		for i := 0; i+1 < len(run); i++ {
+			c := run[i]
+			if (c == 0xC2 || c == 0xC3) && run[i+1] >= 0x80 && run[i+1] <= 0xBF {
+				if c == 0xC3 && (run[i+1] == 0x82 || run[i+1] == 0x83) && i+3 < len(run) && run[i+2] == 0xC2 && run[i+3] >= 0x80 && run[i+3] <= 0xBF {
+					doubled++
+				}
+				streak++
+				if streak == 4 {
+					streaks++
+				}
+				i++
+				continue
+			}
+			streak = 0
+		}
+		if doubled >= 2 || streaks >= 2 {
+			return ReasonMangled + " (Latin-1 doubled UTF-8)"
+		}
+		return ""
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	alphabet := []byte{0xC2, 0xC3, 0x82, 0x83, 0xA9, 0xEF, 0xBF, 0xBD, 'a', 0x80, 0xC4}
+	for range 50000 {
+		b := make([]byte, rng.IntN(16))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		if got, want := mangledRun(b), ref(b); got != want {
+			t.Fatalf("% X: %q, want %q", b, got, want)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package escpos
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"sync"
@@ -27,6 +28,7 @@ func Scan(data []byte, opt Options) *Job {
 type tables struct {
 	segs  []seg
 	lines []rawLine
+	rcpts []rcpt
 }
 
 var tablePool = sync.Pool{New: func() any { return new(tables) }}
@@ -34,11 +36,11 @@ var tablePool = sync.Pool{New: func() any { return new(tables) }}
 // release returns the working tables to the pool; tables of huge jobs
 // are left to the garbage collector.
 func (s *scanner) release() {
-	if cap(s.segs) > 1<<20 || cap(s.lines) > 1<<20 {
+	if cap(s.segs) > 1<<20 || cap(s.lines) > 1<<20 || cap(s.rcpts) > 1<<16 {
 		return
 	}
-	t := &tables{segs: s.segs[:0], lines: s.lines[:0]}
-	s.segs, s.lines = nil, nil
+	t := &tables{segs: s.segs[:0], lines: s.lines[:0], rcpts: s.rcpts[:0]}
+	s.segs, s.lines, s.rcpts = nil, nil, nil
 	tablePool.Put(t)
 }
 
@@ -58,7 +60,7 @@ type seg struct {
 	cls    textClass
 	page   uint8
 	tab    bool
-	high   bool  // has bytes >= 0x80 (set by chooseEncoding)
+	high   bool  // has bytes >= 0x80
 	intl   uint8 // ESC R international character set in force
 }
 
@@ -149,6 +151,7 @@ type scanner struct {
 	afterUnk    bool // previous token was an unknown command
 	crEnded     bool // previous token was a CR that ended a printed line
 	swallowed   bool // a command ran past the end of the job (swallows)
+	textHigh    bool // the text token being handled has bytes >= 0x80
 	qrOff       int  // last stored QR / symbol payload
 	qrLen       int
 	symOff      int
@@ -168,7 +171,7 @@ func newScanner(data []byte, opt Options) *scanner {
 	if cap(s.segs) < 2*nl {
 		s.segs = make([]seg, 0, 2*nl)
 	}
-	s.rcpts = make([]rcpt, 0, 2)
+	s.rcpts = t.rcpts[:0]
 	s.newReceipt(0)
 	return s
 }
@@ -182,7 +185,7 @@ func (s *scanner) warnf(off int, format string, args ...any) {
 }
 
 // param returns byte i of token t, or -1 when the token is too short.
-func (s *scanner) param(t Token, i int) int {
+func (s *scanner) param(t *Token, i int) int {
 	if i >= t.Len {
 		return -1
 	}
@@ -196,13 +199,16 @@ func (s *scanner) run() {
 		var t Token
 		if c := data[off]; c >= 0x20 {
 			// Text, the most common token: no call into Split.
-			n := textEnd(data[off:])
+			n, high := textRun(data[off:])
 			t = Token{Len: n, Kind: KindText}
-			if isBlank(data[off : off+n]) {
+			if !high && isBlank(data[off:off+n]) {
 				t.Op = OpBlank
 			}
+			s.textHigh = high
 		} else if c != esc && c != gs && c != fs && c != dle {
 			t = Token{Len: 1, Kind: KindCtrl, Op: ctrlOp(c)}
+		} else if sc := simpleCmd(data[off:]); sc.n != 0 {
+			t = Token{Len: int(sc.n), Kind: KindCmd, Op: sc.op}
 		} else {
 			n, tok := Split(data[off:], true)
 			if n <= 0 { // cannot happen with atEOF; never loop forever
@@ -304,6 +310,62 @@ func resync(data []byte, from int) int {
 	return -1
 }
 
+// simple is a fixed-length command the scan loop takes without a call
+// into Split.
+type simple struct {
+	n  uint8
+	op Op
+}
+
+// simpleESC and simpleGS are the commonest fixed-length ESC and GS
+// commands by their second byte (TestSimpleCommandsMatchSplit checks that
+// Split reads them the same way).
+var (
+	simpleESC = [256]simple{
+		'@': {2, OpInit}, '2': {2, OpLineSpacing}, '3': {3, OpLineSpacing},
+		'!': {3, OpMode}, '-': {3, OpUnderline}, 'E': {3, OpBold}, 'G': {3, OpBold},
+		'J': {3, OpFeed}, 'd': {3, OpFeed}, 'M': {3, OpFont}, 'a': {3, OpAlign}, 't': {3, OpCodePage},
+	}
+	simpleGS = [256]simple{'!': {3, OpSize}, 'B': {3, OpReverse}}
+)
+
+// simpleCmd returns the simple command at the start of b, n == 0 when it
+// is not one or is cut short.
+func simpleCmd(b []byte) simple {
+	if len(b) < 3 {
+		return simple{}
+	}
+	var sc simple
+	switch b[0] {
+	case esc:
+		sc = simpleESC[b[1]]
+	case gs:
+		sc = simpleGS[b[1]]
+	}
+	return sc
+}
+
+// textRun is textEnd that also tells whether the run has bytes >= 0x80,
+// in the same pass.
+func textRun(b []byte) (int, bool) {
+	const hi = 0x8080808080808080
+	or := uint64(b[0])
+	i := 1
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		// A byte below 0x20 sets its high bit in (x - 0x20…) & ^x.
+		if (x-0x2020202020202020)&^x&hi != 0 {
+			break
+		}
+		or |= x
+	}
+	for i < len(b) && b[i] >= 0x20 {
+		or |= uint64(b[i])
+		i++
+	}
+	return i, or&hi != 0
+}
+
 // cmdName renders a command's first bytes for a warning.
 func cmdName(b []byte) string {
 	if len(b) == 0 {
@@ -365,7 +427,7 @@ func (s *scanner) token(t Token) {
 	if s.swallowed {
 		return
 	}
-	if ends || !t.IsTail() {
+	if ends || !isTail(t.Kind, t.Op, t.Trunc) {
 		s.cut.mark(t.Off+t.Len, s.pageMode, s.lineAny)
 		switch t.Op {
 		case OpInit, OpStatusQuery, OpRealtime, OpDrawer:
@@ -417,7 +479,7 @@ func (s *scanner) text(t Token) {
 		s.lineOff = t.Off
 		s.lineAlign = s.st.Align
 	}
-	s.segs = append(s.segs, seg{off: t.Off, n: t.Len, cls: cls, page: page, intl: s.intl})
+	s.segs = append(s.segs, seg{off: t.Off, n: t.Len, cls: cls, page: page, intl: s.intl, high: s.textHigh})
 	s.lineAny = true
 	s.lastWasTab = false
 	if t.Op == OpBlank {
@@ -506,7 +568,7 @@ func (s *scanner) object(t Token, kind LineKind, dOff, dLen int) {
 
 func (s *scanner) command(t Token) {
 	d := s.data
-	p2 := s.param(t, 2)
+	p2 := s.param(&t, 2)
 	if t.Op == OpUnknown {
 		if t.Len >= 2 && d[t.Off] == esc && (d[t.Off+1] == 0x1D || d[t.Off+1] == 0x1E || (d[t.Off+1] == 0x2A && p2 == 'r')) {
 			s.starVotes++
@@ -582,7 +644,7 @@ func (s *scanner) command(t Token) {
 	case OpChineseOff:
 		s.st.Chinese = false
 	case OpEncoding:
-		switch s.param(t, 6) {
+		switch s.param(&t, 6) {
 		case 1, '1':
 			s.st.UTF8 = false
 		case 2, '2':
@@ -634,10 +696,10 @@ func (s *scanner) printsImage(t Token) bool {
 	d := s.data[t.Off:]
 	switch d[1] {
 	case 0x28: // GS ( L pL pH m fn
-		fn := s.param(t, 6)
+		fn := s.param(&t, 6)
 		return fn == 50 || fn == 69 || fn == 85
 	case 0x38: // GS 8 L p1..p4 m fn
-		fn := s.param(t, 8)
+		fn := s.param(&t, 8)
 		return fn == 50 || fn == 69 || fn == 85
 	case 0x2A: // ESC * prints; GS * only defines
 		return d[0] == esc
@@ -650,7 +712,7 @@ func (s *scanner) symbol(t Token) {
 	if t.Trunc || t.Len < 7 {
 		return
 	}
-	fn := s.param(t, 6)
+	fn := s.param(&t, 6)
 	switch fn {
 	case 80: // 1D 28 6B pL pH cn 50 m d…
 		if t.Len >= 8 {
@@ -725,10 +787,26 @@ func (s *scanner) finish() *Job {
 	// s.lines[i].b is free once the line is decoded: it keeps the end
 	// of the line's text in buf.
 	size := 0
-	for _, sg := range s.segs {
-		size += sg.n
-		if sg.high {
-			size += sg.n / 2 // two-byte characters become three UTF-8 bytes
+	for _, l := range s.lines {
+		if l.kind != LineText {
+			size += l.b - l.a
+			continue
+		}
+		for _, sg := range s.segs[l.a:l.b] {
+			size += sg.n + 1
+			if !sg.high && (sg.intl == 0 || intlSets[sg.intl] == nil) {
+				continue
+			}
+			// A single-byte page's high byte (or an ESC R character)
+			// becomes up to three UTF-8 bytes, a two-byte character
+			// three. encFor is called for the runs appendLine decodes,
+			// in its order, so its warnings are the same.
+			switch e := dec.encFor(sg); e.kind {
+			case encSingle, encKatakana:
+				size += 2 * sg.n
+			default:
+				size += sg.n
+			}
 		}
 	}
 	buf := make([]byte, 0, size+64)

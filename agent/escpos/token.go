@@ -105,17 +105,21 @@ type Token struct {
 // its cut without changing what is printed: feeds, pure state setters,
 // ignored control bytes and whitespace-only text. A block spliced before
 // such a tail is still carried past the cutter by the original feeds.
-func (t Token) IsTail() bool {
-	switch t.Kind {
+func (t Token) IsTail() bool { return isTail(t.Kind, t.Op, t.Trunc) }
+
+// isTail is IsTail on the token's fields (the scan loop's hot path copies
+// no Token).
+func isTail(kind Kind, op Op, trunc bool) bool {
+	switch kind {
 	case KindText:
-		return t.Op == OpBlank
+		return op == OpBlank
 	case KindCtrl:
-		return t.Op == OpLF || t.Op == OpCR || t.Op == OpNone
+		return op == OpLF || op == OpCR || op == OpNone
 	case KindCmd:
-		if t.Trunc {
+		if trunc {
 			return false
 		}
-		switch t.Op {
+		switch op {
 		case OpFeed, OpAlign, OpMode, OpSize, OpBold, OpUnderline, OpReverse:
 			return true
 		}

@@ -433,3 +433,28 @@ func TestSplitReaders(t *testing.T) {
 		}
 	}
 }
+
+// TestSimpleCommandsMatchSplit: the commands the scan loop reads without
+// Split are read by Split the same way, whatever their parameter and the
+// bytes after them.
+func TestSimpleCommandsMatchSplit(t *testing.T) {
+	for _, p := range []byte{esc, gs} {
+		for x := range 256 {
+			sc := simpleCmd([]byte{p, byte(x), 0})
+			if sc.n == 0 {
+				continue
+			}
+			for v := range 256 {
+				for _, tail := range []string{"", "\x00\x00\x00\x00\x00\x00", "\xff\xff\xff\xff\xff\xff", "0123456789"} {
+					b := append([]byte{p, byte(x), byte(v)}, tail...)
+					for _, atEOF := range []bool{true, false} {
+						n, tok := Split(b, atEOF)
+						if n != int(sc.n) || tok != (Token{Len: int(sc.n), Kind: KindCmd, Op: sc.op}) {
+							t.Fatalf("% X (atEOF %v): Split %d %+v, simple %+v", b, atEOF, n, tok, sc)
+						}
+					}
+				}
+			}
+		}
+	}
+}

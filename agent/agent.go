@@ -31,7 +31,8 @@ type Printer struct {
 	AgentAddrs []string
 	Logger     *slog.Logger // with the printer attribute
 
-	link *link // the server link; nil without one
+	link   *link   // the server link; nil without one
+	pauses *pauses // the status page's pause button; nil: never paused
 }
 
 // PrintFunc prints one printer's jobs until ctx is done. An error other
@@ -200,6 +201,7 @@ func RunWith(ctx context.Context, cfg config.Config, logger *slog.Logger, opt Op
 	for _, p := range cfg.Printers {
 		printers = append(printers, status.Printer{Name: p.Name, Driver: p.Driver, Device: p.Device, Profile: p.Profile, Status: caches[p.Name]})
 	}
+	pz := newPauses()
 	var lk *link
 	if IsCloudURL(cfg.Server.URL) {
 		lk, err = newLink(cfg, sp, caches, logger)
@@ -215,6 +217,13 @@ func RunWith(ctx context.Context, cfg config.Config, logger *slog.Logger, opt Op
 		Spool: sp, Intake: in, Printers: printers, ServerURL: cfg.Server.URL, Version: Version,
 		Password: password, Logger: logger.With("component", "status"),
 		Logs: logs, Printed: printedFunc(cfg), DemoPay: opt.DemoPay,
+		Pause: func(printer string, on bool) error {
+			pz.set(printer, on)
+			logger.Info("agent: printer paused from the status page", "printer", printer, "paused", on)
+			return nil
+		},
+		Paused:    func(printer string) bool { on, _ := pz.get(printer); return on },
+		TestPrint: func(printer string) error { return testPrint(sp, cfg, printer) },
 	}
 	if lk != nil {
 		sopt.Link = lk.statusLink
@@ -277,7 +286,7 @@ func RunWith(ctx context.Context, cfg config.Config, logger *slog.Logger, opt Op
 			plog.Info("agent: no printing for this printer yet; its jobs stay pending", "driver", p.Driver)
 			continue
 		}
-		pr := Printer{Config: p, Spool: sp, Status: caches[p.Name], Agent: cfg, AgentAddrs: agentAddrs, Logger: plog, link: lk}
+		pr := Printer{Config: p, Spool: sp, Status: caches[p.Name], Agent: cfg, AgentAddrs: agentAddrs, Logger: plog, link: lk, pauses: pz}
 		run("printer "+p.Name, func(ctx context.Context) error { return opt.Print(ctx, pr) })
 	}
 	if opt.Ready != nil {

@@ -33,6 +33,9 @@ func Workers(qr worker.QRSource) PrintFunc {
 			return err
 		}
 		q := worker.SpoolQueue(p.Spool, p.Config.Name)
+		if p.pauses != nil {
+			q = p.pauses.queue(p.Config.Name, q)
+		}
 		if l := p.link; l != nil {
 			if qr == nil {
 				qr = l.source()

@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net/http/httptest"
 	"sync"
 	"testing"
 
+	"printpay.dev/printpay/agent/escpos"
+	"printpay.dev/printpay/agent/worker"
 	"printpay.dev/printpay/drivers"
 	"printpay.dev/printpay/internal/receiptgen"
 	"printpay.dev/printpay/spool"
@@ -111,10 +114,15 @@ func newFixture(t *testing.T, password string) *fixture {
 		t.Fatal(err)
 	}
 	f.ids["gbk"] = f.addJob("front", gbk)
+	// The result the worker records for it: a QR block spliced at the
+	// receipt's splice point.
+	er := escpos.Scan(gbk, escpos.Options{}).Receipts[0]
 	f.printed(f.ids["gbk"], spool.Result{
 		Analyzed: true, Payable: true, AmountFen: 4400, OrderNo: "A20261126-001", Reason: "合计 ¥44.00",
 		OutTradeNo: "PP20261126001", QR: "spliced",
-		Receipts: json.RawMessage(`[{"index":0,"payable":true,"amount_fen":4400,"order_no":"A20261126-001","reason":"合计 ¥44.00 与商品金额一致","qr":"spliced","splice_offset":120}]`),
+		Receipts: json.RawMessage(fmt.Sprintf(`[{"index":0,"payable":true,"amount_fen":4400,"order_no":"A20261126-001",`+
+			`"reason":"合计 ¥44.00 与商品金额一致","qr":"spliced","cut_offset":%d,"splice_offset":%d,"block":"qr",`+
+			`"code_url":"weixin://wxpay/bizpayurl?pr=PP20261126001","out_trade_no":"PP20261126001"}]`, er.CutOffset, er.SpliceOffset)),
 	})
 
 	garbage := make([]byte, 64<<10)
@@ -150,11 +158,18 @@ func newFixture(t *testing.T, password string) *fixture {
 			return Link{URL: "wss://pay.example.com/v1/agent", Connected: false, LastError: "dial: <refused>", RulesVersion: "2026-11-01", QueuedUploads: 3}
 		},
 		Logs: f.hub,
+		// As the agent wires it: the worker rebuilds what it printed.
 		Printed: func(j spool.Job, original []byte) ([]byte, error) {
 			if j.Printer == "kitchen" {
 				return nil, errors.New("cannot rebuild: test says no")
 			}
-			return append(append([]byte(nil), original...), []byte("\x1b@-- QR --\n")...), nil
+			r := worker.Result{Encoding: escpos.Scan(original, escpos.Options{}).Encoding}
+			if len(j.Result.Receipts) > 0 {
+				if err := json.Unmarshal(j.Result.Receipts, &r.Receipts); err != nil {
+					return nil, err
+				}
+			}
+			return worker.Printed(original, r, worker.Config{PaperDots: 576})
 		},
 		Pause: func(p string, on bool) error {
 			f.record("pause " + p + map[bool]string{true: " on", false: " off"}[on])

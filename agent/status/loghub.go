@@ -73,8 +73,8 @@ type logClient struct {
 }
 
 // NewLogHub returns a hub keeping the last capacity lines (0 means 500)
-// in front of next (nil: the hub is the only handler; it then enables
-// Info and above).
+// in front of next (nil: none). The tail gets Info and above, and lower
+// levels when next is enabled for them.
 func NewLogHub(next slog.Handler, capacity int) *LogHub {
 	if capacity <= 0 {
 		capacity = 500
@@ -91,19 +91,17 @@ func NewLogHub(next slog.Handler, capacity int) *LogHub {
 	}
 }
 
-// Enabled reports whether the next handler wants the level (Info and above
-// when there is none).
+// Enabled reports whether the hub (Info and above) or the next handler
+// wants the level.
 func (h *LogHub) Enabled(ctx context.Context, l slog.Level) bool {
-	if h.next != nil {
-		return h.next.Enabled(ctx, l)
-	}
-	return l >= slog.LevelInfo
+	return l >= slog.LevelInfo || (h.next != nil && h.next.Enabled(ctx, l))
 }
 
-// Handle passes r to the next handler and publishes it to the log tail.
+// Handle passes r to the next handler (when it wants the level) and
+// publishes it to the log tail.
 func (h *LogHub) Handle(ctx context.Context, r slog.Record) error {
 	var err error
-	if h.next != nil {
+	if h.next != nil && h.next.Enabled(ctx, r.Level) {
 		err = h.next.Handle(ctx, r)
 	}
 	var b strings.Builder

@@ -47,6 +47,15 @@ func TestLogHubLines(t *testing.T) {
 	if !strings.Contains(next.String(), "msg=printed printer=front job.id=01J") {
 		t.Fatalf("next handler did not get the records:\n%s", next.String())
 	}
+	// A logger that writes nowhere still feeds the tail, and is not
+	// handed records it does not want.
+	quiet := NewLogHub(slog.NewTextHandler(&next, &slog.HandlerOptions{Level: slog.LevelError}), 5)
+	next.Reset()
+	slog.New(quiet).Info("tail only")
+	slog.New(quiet).Debug("nowhere")
+	if l := quiet.Lines(); len(l) != 1 || l[0].Text != "tail only" || next.Len() != 0 {
+		t.Fatalf("quiet next: %v, next got %q", l, next.String())
+	}
 	if long := clean(strings.Repeat("é", maxLineBytes)); len(long) > maxLineBytes+8 || !strings.HasSuffix(long, "…") {
 		t.Fatalf("long line not capped: %d", len(long))
 	}

@@ -53,6 +53,12 @@ func artefacts(t *testing.T) string {
 			buildErr = err
 			return
 		}
+		server := exec.Command("go", "build", "-o", filepath.Join(buildDir, "printpay-server"), "./server/cmd/printpay-server")
+		server.Dir = root
+		if b, err := server.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("building printpay-server: %v\n%s", err, b)
+			return
+		}
 		for i, v := range []string{version1, version2} {
 			out := filepath.Join(buildDir, fmt.Sprintf("v%d", i+1))
 			cmd := exec.Command("bash", filepath.Join(root, "installer", "build.sh"), out)

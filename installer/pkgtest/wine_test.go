@@ -153,7 +153,7 @@ const (
 )
 
 // TestWineSetup runs the signed setup under Wine: refused on an old Windows,
-// silent install with an unreachable server, service running with a quoted
+// silent install paired with a real printpay-server, service running with a quoted
 // path, a job to the raw port printed to the installer's file printer, an
 // upgrade keeping config, token and spool, a repair over a damaged config,
 // then uninstall (twice, and with /PURGE=1) leaving no service, files or
@@ -176,14 +176,18 @@ func TestWineSetup(t *testing.T) {
 	}
 	w.run("winecfg", "/v", "win10")
 
-	// Silent install; the server is unreachable, pairing fails, the rest works.
-	if out, code := w.run(setup1, "/S", "/SERVER=http://127.0.0.1:1", "/CODE=123456"); code != 0 {
+	// Silent install, paired with a real printpay-server on loopback.
+	base, pairing := pairingServer(t, dir)
+	if out, code := w.run(setup1, "/S", "/SERVER="+base, "/CODE="+pairing); code != 0 {
 		t.Fatalf("setup /S: exit %d\n%s\n%s", code, out, w.installLog())
 	}
 	logText, _ := os.ReadFile(w.path(programFiles + `\install.log`))
 	t.Logf("install.log:\n%s", logText)
-	if !bytes.Contains(logText, []byte("pairing did not succeed")) {
-		t.Errorf("install.log does not say pairing failed")
+	if !bytes.Contains(logText, []byte("enrolled: device id")) {
+		t.Errorf("install.log does not say the till was paired")
+	}
+	if _, err := os.Stat(w.path(programData + `\token`)); err != nil {
+		t.Errorf("no device token after pairing: %v", err)
 	}
 	if bytes.Contains(logText, []byte("print queue skipped")) {
 		t.Log("SKIPPED under Wine: the print queue (Wine's spooler has no Standard TCP/IP Port monitor); its PORT_DATA_1 and arguments are unit-tested in package installer")
@@ -205,8 +209,8 @@ func TestWineSetup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Server.URL != "ws://127.0.0.1:1/v1/agent" {
-		t.Errorf("server url %q", cfg.Server.URL)
+	if want := "ws://" + strings.TrimPrefix(base, "http://") + "/v1/agent"; cfg.Server.URL != want {
+		t.Errorf("server url %q, want %q", cfg.Server.URL, want)
 	}
 	job := []byte("\x1b@printpay wine test\n\x1dVA\x00")
 	sendJob(t, cfg.Intake.Raw, job)
@@ -218,7 +222,8 @@ func TestWineSetup(t *testing.T) {
 	conf = append(conf, []byte("# edited by the shop\n")...)
 	must(t, os.WriteFile(confFile, conf, 0o644))
 	token := w.path(programData + `\token`)
-	must(t, os.WriteFile(token, []byte("device-token"), 0o600))
+	tokenBytes, err := os.ReadFile(token)
+	must(t, err)
 	spooled := countFiles(w.path(programData + `\spool`))
 
 	// Upgrade in place.
@@ -232,7 +237,7 @@ func TestWineSetup(t *testing.T) {
 	if got, _ := os.ReadFile(confFile); !bytes.Equal(got, conf) {
 		t.Errorf("upgrade changed the config:\n%s", got)
 	}
-	if _, err := os.Stat(token); err != nil {
+	if b, err := os.ReadFile(token); err != nil || !bytes.Equal(b, tokenBytes) {
 		t.Errorf("upgrade lost the token: %v", err)
 	}
 	if n := countFiles(w.path(programData + `\spool`)); n < spooled {
@@ -313,7 +318,8 @@ func noProgramData(t *testing.T, w *wine, how string) {
 }
 
 // testMSI runs the MSI in the same prefix (after the setup's purge): refused
-// on an old Windows, silent install with properties, service running with a
+// on an old Windows, silent install with an unreachable server (pairing
+// fails, the rest works), service running with a
 // quoted path, a job printed, a major upgrade keeping the configuration,
 // then msiexec /x with PURGE=1 leaving no service, files or keys.
 func testMSI(t *testing.T, w *wine, dir string) {
@@ -333,8 +339,16 @@ func testMSI(t *testing.T, w *wine, dir string) {
 	}
 	w.run("winecfg", "/v", "win10")
 
-	if out, code := msiexec("/i", msi1, "/qn", "SERVER=http://127.0.0.1:1", "CODE=123456"); code != 0 {
+	// The server is unreachable: pairing fails, the rest works.
+	out, code := msiexec("/i", msi1, "/qn", "SERVER=http://127.0.0.1:1", "CODE=123456")
+	if code != 0 {
 		t.Fatalf("msiexec /i: exit %d\n%s", code, out)
+	}
+	if !strings.Contains(out, "cannot reach the server") {
+		t.Errorf("msiexec /i with an unreachable server does not say so:\n%s", out)
+	}
+	if _, err := os.Stat(w.path(programData + `\token`)); !os.IsNotExist(err) {
+		t.Errorf("a token without pairing: %v", err)
 	}
 	w.waitState("RUNNING", 15*time.Second)
 	img, _ := w.run("reg", "query", serviceKey, "/v", "ImagePath")

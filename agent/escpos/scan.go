@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"slices"
 	"sync"
 	"unsafe"
@@ -195,26 +196,35 @@ func (s *scanner) param(t *Token, i int) int {
 func (s *scanner) run() {
 	data := s.data
 	off := 0
+	// Each branch hands its token straight to s.token: a Token assembled
+	// field by field and read back whole stalls the loop.
 	for off < len(data) {
-		var t Token
-		if c := data[off]; c >= 0x20 {
+		c := data[off]
+		switch {
+		case c >= 0x20:
 			// Text, the most common token: no call into Split.
 			n, high := textRun(data[off:])
-			t = Token{Len: n, Kind: KindText}
+			op := OpNone
 			if !high && isBlank(data[off:off+n]) {
-				t.Op = OpBlank
+				op = OpBlank
 			}
 			s.textHigh = high
-		} else if c != esc && c != gs && c != fs && c != dle {
-			t = Token{Len: 1, Kind: KindCtrl, Op: ctrlOp(c)}
-		} else if sc := simpleCmd(data[off:]); sc.n != 0 {
-			t = Token{Len: int(sc.n), Kind: KindCmd, Op: sc.op}
-		} else {
-			n, tok := Split(data[off:], true)
-			if n <= 0 { // cannot happen with atEOF; never loop forever
-				tok = Token{Len: 1, Kind: KindCtrl}
-			}
-			t = tok
+			s.token(Token{Off: off, Len: n, Kind: KindText, Op: op})
+			off += n
+			continue
+		case c != esc && c != gs && c != fs && c != dle:
+			s.token(Token{Off: off, Len: 1, Kind: KindCtrl, Op: ctrlOp(c)})
+			off++
+			continue
+		}
+		if sc := simpleCmd(data[off:]); sc.n != 0 {
+			s.token(Token{Off: off, Len: int(sc.n), Kind: KindCmd, Op: sc.op})
+			off += int(sc.n)
+			continue
+		}
+		n, t := Split(data[off:], true)
+		if n <= 0 { // cannot happen with atEOF; never loop forever
+			t = Token{Len: 1, Kind: KindCtrl}
 		}
 		t.Off = off
 		if t.Trunc {
@@ -353,9 +363,13 @@ func textRun(b []byte) (int, bool) {
 	i := 1
 	for ; i+8 <= len(b); i += 8 {
 		x := binary.LittleEndian.Uint64(b[i:])
-		// A byte below 0x20 sets its high bit in (x - 0x20…) & ^x.
-		if (x-0x2020202020202020)&^x&hi != 0 {
-			break
+		// A byte below 0x20 sets its high bit in (x - 0x20…) & ^x; a
+		// borrow can set a false one only above a true one, so the
+		// lowest set bit is the first control byte.
+		if m := (x - 0x2020202020202020) &^ x & hi; m != 0 {
+			k := bits.TrailingZeros64(m) >> 3 // bytes before it
+			or |= x & (1<<(8*k) - 1)
+			return i + k, or&hi != 0
 		}
 		or |= x
 	}
@@ -398,42 +412,51 @@ func cmdName(b []byte) string {
 }
 
 func (s *scanner) token(t Token) {
-	// The LF or CR (CR LF being one break) that ends a printed text line
-	// belongs to that line: the splice point goes after it, at the start
-	// of the next line (DESIGN 2.5), and only the feeds after it are the
-	// receipt's tail.
-	ends := false
+	// After each token the candidate splice points move past it unless
+	// it is tail (isTail); status queries, drawer kicks and ESC @ move
+	// only the point before a cut. Never once a command swallows the job.
 	switch t.Kind {
 	case KindText:
 		s.text(t)
+		s.afterUnk, s.crEnded = false, false
+		if t.Op != OpBlank && !s.swallowed {
+			s.cut.mark(t.Off+t.Len, s.pageMode, s.lineAny)
+			s.end.mark(t.Off+t.Len, s.pageMode, s.lineAny)
+		}
 	case KindCtrl:
+		// The LF or CR (CR LF being one break) that ends a printed text
+		// line belongs to that line: the splice point goes after it, at
+		// the start of the next line (DESIGN 2.5), and only the feeds
+		// after it are the receipt's tail.
+		ends := false
 		if t.Op == OpLF || t.Op == OpCR {
 			ends = s.lineInk || (t.Op == OpLF && s.crEnded)
 			s.crEnded = ends && t.Op == OpCR
+		} else {
+			s.crEnded = false
 		}
 		s.ctrl(t)
+		s.afterUnk = false
+		if (ends || !isTail(KindCtrl, t.Op, false)) && !s.swallowed {
+			s.cut.mark(t.Off+t.Len, s.pageMode, s.lineAny)
+			s.end.mark(t.Off+t.Len, s.pageMode, s.lineAny)
+		}
 	default:
+		s.crEnded = false
 		if t.Op == OpCut {
 			s.cutToken(t)
-			s.afterUnk, s.crEnded = false, false
+			s.afterUnk = false
 			return
 		}
 		s.command(t)
-	}
-	s.afterUnk = t.Kind == KindCmd && t.Op == OpUnknown
-	if t.Kind != KindCtrl || t.Op != OpLF && t.Op != OpCR {
-		s.crEnded = false
-	}
-	if s.swallowed {
-		return
-	}
-	if ends || !isTail(t.Kind, t.Op, t.Trunc) {
+		s.afterUnk = t.Op == OpUnknown
+		if s.swallowed || isTail(KindCmd, t.Op, t.Trunc) {
+			return
+		}
 		s.cut.mark(t.Off+t.Len, s.pageMode, s.lineAny)
 		switch t.Op {
 		case OpInit, OpStatusQuery, OpRealtime, OpDrawer:
-			if t.Kind == KindCmd {
-				return
-			}
+			return
 		}
 		s.end.mark(t.Off+t.Len, s.pageMode, s.lineAny)
 	}
@@ -479,7 +502,12 @@ func (s *scanner) text(t Token) {
 		s.lineOff = t.Off
 		s.lineAlign = s.st.Align
 	}
-	s.segs = append(s.segs, seg{off: t.Off, n: t.Len, cls: cls, page: page, intl: s.intl, high: s.textHigh})
+	// Fields written in place: a seg built on the stack and copied costs
+	// a store-forwarding stall per run.
+	s.segs = append(s.segs, seg{})
+	sg := &s.segs[len(s.segs)-1]
+	sg.off, sg.n = t.Off, t.Len
+	sg.cls, sg.page, sg.intl, sg.high = cls, page, s.intl, s.textHigh
 	s.lineAny = true
 	s.lastWasTab = false
 	if t.Op == OpBlank {
@@ -527,10 +555,10 @@ func (s *scanner) column() {
 // dropped.
 func (s *scanner) flushLine() {
 	if s.lineInk {
-		s.lines = append(s.lines, rawLine{
-			a: s.lineSeg, b: len(s.segs), off: s.lineOff,
-			align: s.lineAlign, bold: s.lineBold, w: uint8(s.lineW), h: uint8(s.lineH), kind: LineText,
-		})
+		s.lines = append(s.lines, rawLine{})
+		l := &s.lines[len(s.lines)-1]
+		l.a, l.b, l.off = s.lineSeg, len(s.segs), s.lineOff
+		l.align, l.bold, l.w, l.h, l.kind = s.lineAlign, s.lineBold, uint8(s.lineW), uint8(s.lineH), LineText
 		s.rPrints = true
 	} else {
 		s.segs = s.segs[:s.lineSeg]
@@ -823,12 +851,13 @@ func (s *scanner) finish() *Job {
 	// strings.Builder does.
 	all := unsafe.String(unsafe.SliceData(buf), len(buf))
 	start := 0
-	for i, l := range s.lines {
-		lines[i] = Line{Offset: l.off, Align: l.align, Bold: l.bold, Width: int(l.w), Height: int(l.h), Kind: l.kind}
+	for i := range s.lines {
+		l, dst := &s.lines[i], &lines[i]
+		dst.Offset, dst.Align, dst.Bold, dst.Width, dst.Height, dst.Kind = l.off, l.align, l.bold, int(l.w), int(l.h), l.kind
 		if l.kind == LineText {
-			lines[i].Text = all[start:l.b]
+			dst.Text = all[start:l.b]
 		} else {
-			lines[i].Data = all[start:l.b]
+			dst.Data = all[start:l.b]
 		}
 		start = l.b
 	}

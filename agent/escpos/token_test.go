@@ -458,3 +458,34 @@ func TestSimpleCommandsMatchSplit(t *testing.T) {
 		}
 	}
 }
+
+// TestTextRun: the word-at-a-time run length and high-byte flag equal a
+// byte loop's, wherever the control byte falls.
+func TestTextRun(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 20000 {
+		b := make([]byte, 1+rng.IntN(40))
+		for i := range b {
+			switch rng.IntN(6) {
+			case 0:
+				b[i] = byte(rng.IntN(0x20))
+			case 1:
+				b[i] = 0x80 + byte(rng.IntN(0x80))
+			default:
+				b[i] = 0x20 + byte(rng.IntN(0x60))
+			}
+		}
+		b[0] |= 0x20
+		n, high := 1, b[0] >= 0x80
+		for n < len(b) && b[n] >= 0x20 {
+			high = high || b[n] >= 0x80
+			n++
+		}
+		if gn, gh := textRun(b); gn != n || gh != high {
+			t.Fatalf("% X: textRun %d %v, want %d %v", b, gn, gh, n, high)
+		}
+		if textEnd(b) != n {
+			t.Fatalf("% X: textEnd %d, want %d", b, textEnd(b), n)
+		}
+	}
+}

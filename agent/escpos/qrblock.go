@@ -108,7 +108,12 @@ func QRBlock(o QROptions) ([]byte, error) {
 	b = append(b, '\n')
 	switch mode {
 	case QRRaster:
+		// The image carries its own left margin to centre it on the paper;
+		// printers apply ESC a to GS v 0 too, so it is sent left-justified
+		// (otherwise it would be centred twice and sit right of centre).
+		b = append(b, 0x1B, 0x61, 0x00)
 		b = appendRasterQR(b, bm, size, paper)
+		b = append(b, 0x1B, 0x61, 0x01)
 	case QRNative:
 		if len(o.URL) > maxNativeData {
 			return nil, fmt.Errorf("%w: %d data bytes", ErrQRTooLarge, len(o.URL))

@@ -6,6 +6,7 @@
 //	GET  /jobs/{id}/before.png          the job as received, drawn by agent/render
 //	GET  /jobs/{id}/after.png           what was printed (Options.Printed), drawn the same way
 //	GET  /fragment/jobs[/{id}]          the page's job list / one job's details, for its script
+//	GET  /fragment/panels               the printers and server link panels, for its script
 //	GET  /assets/...                    the page's stylesheet and script (embedded)
 //	GET  /api/jobs                      jobs, newest first (?limit=N, default 200)
 //	GET  /api/status                    printers, the server link, the version
@@ -57,11 +58,18 @@
 //
 // # Metrics
 //
-// Besides the intake and spool counters: printpay_jobs{qr} and
+// Besides the intake and spool counters (kept as they were): printpay_jobs{qr} and
 // printpay_receipts_qr{qr} (QR outcomes, "pending" while not final),
 // printpay_jobs_paid, printpay_printed_bytes (over the jobs the spool holds),
 // printpay_job_latency_seconds (a histogram: from Options.Latency when the
 // agent feeds it, else ReceivedAt → Finished of the printed jobs the spool
 // holds), printpay_printer_online{printer}, printpay_printer_state{printer,
 // state} and printpay_spool_depth{printer}.
+//
+// # Tests
+//
+// The page is tested in headless Chromium (Debian chromium, driven over the
+// DevTools protocol by internal/browser), against a server over a real spool
+// and against a running agent; screenshots go to $PRINTPAY_ARTIFACTS when
+// set (testdata/status holds a set).
 package status

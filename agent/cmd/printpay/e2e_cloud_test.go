@@ -479,7 +479,8 @@ type clFake struct {
 	url string
 
 	mu      sync.Mutex
-	mode    string // ok | close | garbage | other | delay | cap
+	mode    string        // ok | close | garbage | other | delay | cap
+	delay   time.Duration // of mode "delay"; 0 = 10s
 	conn    *websocket.Conn
 	wmu     *sync.Mutex // the current connection's writer
 	conns   int
@@ -566,8 +567,14 @@ func (f *clFake) serve(w http.ResponseWriter, r *http.Request) {
 				other.Re, other.OutTradeNo, other.CodeURL = "01AAAAAAAAAAAAAAAAAAAAAAAA", "TOTHER", clFakeURL("another-job", 0)
 				write(other)
 			case "delay":
+				f.mu.Lock()
+				delay := f.delay
+				f.mu.Unlock()
+				if delay == 0 {
+					delay = 10 * time.Second
+				}
 				go func() {
-					time.Sleep(10 * time.Second)
+					time.Sleep(delay)
 					write(own)
 				}()
 			case "cap":
@@ -613,8 +620,8 @@ func clFakeURL(jobID string, receipt int) string {
 }
 
 // clStartAgent runs the agent alone against a server at url, printing to
-// a preview folder.
-func clStartAgent(t testing.TB, url string, tweak func(*config.Config)) (agent.Addrs, string, config.Config) {
+// a preview folder; it returns the listeners, the folder and the logs.
+func clStartAgent(t testing.TB, url string, tweak func(*config.Config)) (agent.Addrs, string, *clLog) {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := config.Default()
@@ -633,7 +640,7 @@ func clStartAgent(t testing.TB, url string, tweak func(*config.Config)) (agent.A
 	if tweak != nil {
 		tweak(&cfg)
 	}
-	logger, _ := clLogger(t)
+	logger, logs := clLogger(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	ready, welcomed, done := make(chan agent.Addrs, 1), make(chan struct{}), make(chan error, 1)
 	go func() {
@@ -664,7 +671,7 @@ func clStartAgent(t testing.TB, url string, tweak func(*config.Config)) (agent.A
 			t.Fatal("the agent was not welcomed")
 		}
 	}
-	return a, p.Device, cfg
+	return a, p.Device, logs
 }
 
 // TestCloudBadServer: whatever the server does — closes the socket
@@ -1046,4 +1053,22 @@ func TestDemoPayButton(t *testing.T) {
 			return err == nil
 		})
 	}
+}
+
+// TestCloudLateQR: an answer that comes after qr_budget leaves the receipt
+// printed without its QR, turns the job's qr to "late" with the order, and
+// is logged (there is no customer display to show it yet).
+func TestCloudLateQR(t *testing.T) {
+	f := clStartFake(t)
+	f.mu.Lock()
+	f.mode, f.delay = "delay", 700*time.Millisecond
+	f.mu.Unlock()
+	a, _, logs := clStartAgent(t, f.url, func(c *config.Config) { c.Server.QRBudget = 200 * time.Millisecond })
+	j, _ := clPrint(t, a.Status, a.Raw["preview"], clRead(t, clSample), true)
+	if j.qr() != worker.QRLate || j.otn() != "T"+j.ID {
+		t.Fatalf("qr %q (%s), out_trade_no %q", j.qr(), clStr(j.QRReason), j.otn())
+	}
+	clWait(t, "the late QR in the log", 5*time.Second, func() bool {
+		return strings.Contains(logs.String(), "came after qr_budget") && strings.Contains(logs.String(), "T"+j.ID)
+	})
 }

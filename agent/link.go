@@ -59,6 +59,7 @@ type link struct {
 
 	mu        sync.Mutex
 	workers   map[string]*worker.Worker
+	encodings map[string]string            // printer → encoding of the job it reads now
 	trades    *bounded[string, []orderRef] // out_trade_no → the jobs that printed it (a reprint adds one)
 	orders    *bounded[string, string]     // POS order_no → open out_trade_no
 	paid      *bounded[string, bool]       // out_trade_no paid (this run)
@@ -89,6 +90,7 @@ func newLink(cfg config.Config, sp *spool.Spool, caches map[string]*drivers.Stat
 	l := &link{
 		sp: sp, log: logger.With("component", "link"),
 		workers:   map[string]*worker.Worker{},
+		encodings: map[string]string{},
 		trades:    newBounded[string, []orderRef](maxOrders),
 		orders:    newBounded[string, string](maxOrders),
 		paid:      newBounded[string, bool](maxOrders),
@@ -178,6 +180,21 @@ func (l *link) onRules(version string, raw json.RawMessage) error {
 // currentRules is the rule set the analyzers read for each job.
 func (l *link) currentRules() *rules.Set { return l.rules.Load() }
 
+// analyzed notes the encoding of the job a printer's worker is reading: a
+// worker reads one job at a time and asks for its QR right after reading
+// the receipt, so the canonical receipt of that request carries it.
+func (l *link) analyzed(printer, encoding string) {
+	l.mu.Lock()
+	l.encodings[printer] = encoding
+	l.mu.Unlock()
+}
+
+func (l *link) encoding(printer string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.encodings[printer]
+}
+
 // addWorker makes a printer's worker reachable for paid notices.
 func (l *link) addWorker(printer string, w *worker.Worker) {
 	l.mu.Lock()
@@ -202,6 +219,7 @@ func (s linkSource) Ready() bool { return s.l.client.Ready() }
 
 func (s linkSource) QR(ctx context.Context, req worker.QRRequest) (worker.QRResponse, error) {
 	r := req.Receipt
+	enc := s.l.encoding(req.Printer)
 	items := make([]apiv1.Item, 0, len(r.Items))
 	for _, it := range r.Items {
 		items = append(items, apiv1.Item{Name: it.Name, Qty: it.Qty, AmountFen: it.AmountFen})
@@ -209,7 +227,7 @@ func (s linkSource) QR(ctx context.Context, req worker.QRRequest) (worker.QRResp
 	resp, err := s.l.client.QR(ctx, apiv1.QRRequest{
 		JobID: req.JobID, ReceiptIndex: req.ReceiptIndex, Printer: req.Printer,
 		AmountFen: req.AmountFen, Currency: req.Currency, OrderNo: req.OrderNo,
-		Receipt: &apiv1.Receipt{Lines: r.Lines, AmountFen: req.AmountFen, OrderNo: req.OrderNo, Items: items, Reason: r.Reason},
+		Receipt: &apiv1.Receipt{Encoding: enc, Lines: r.Lines, AmountFen: req.AmountFen, OrderNo: req.OrderNo, Items: items, Reason: r.Reason},
 	})
 	if err != nil {
 		return worker.QRResponse{}, err
@@ -227,7 +245,8 @@ func (s linkSource) QR(ctx context.Context, req worker.QRRequest) (worker.QRResp
 	default:
 		return worker.QRResponse{}, fmt.Errorf("agent: the server's answer has state %q: %w", resp.State, cloud.ErrProtocol)
 	}
-	s.l.placed(orderRef{Printer: req.Printer, JobID: req.JobID, Receipt: req.ReceiptIndex, AmountFen: req.AmountFen, OrderNo: req.OrderNo}, resp.OutTradeNo, out.Paid)
+	s.l.placed(orderRef{Printer: req.Printer, JobID: req.JobID, Receipt: req.ReceiptIndex, AmountFen: req.AmountFen, OrderNo: req.OrderNo, Encoding: enc},
+		resp.OutTradeNo, out.Paid)
 	return out, nil
 }
 

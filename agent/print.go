@@ -105,7 +105,9 @@ func workerParts(p Printer) (worker.Config, worker.Opener, worker.Analyzer, erro
 		analyze = func(data []byte) worker.Analysis {
 			o := ropt
 			o.Rules = l.currentRules()
-			return worker.ReceiptAnalyzer(o)(data)
+			a := worker.ReceiptAnalyzer(o)(data)
+			l.analyzed(pc.Name, a.Encoding)
+			return a
 		}
 	}
 	return wc, open, analyze, nil

@@ -486,6 +486,7 @@ type clFake struct {
 	conns   int
 	acks    map[string]bool
 	cancels []apiv1.QRCancel
+	reqs    []apiv1.QRRequest
 	uploads int
 }
 
@@ -550,6 +551,9 @@ func (f *clFake) serve(w http.ResponseWriter, r *http.Request) {
 		f.mu.Unlock()
 		switch m := m.(type) {
 		case *apiv1.QRRequest:
+			f.mu.Lock()
+			f.reqs = append(f.reqs, *m)
+			f.mu.Unlock()
 			own := apiv1.QRResponse{Re: m.ID, OutTradeNo: "T" + m.JobID, CodeURL: clFakeURL(m.JobID, m.ReceiptIndex), State: apiv1.StateOpen,
 				ExpiresAt: time.Now().Add(15 * time.Minute)}
 			switch mode {
@@ -749,6 +753,13 @@ func TestCloudCancel(t *testing.T) {
 	j, _ := clPrint(t, a.Status, raw, bill, true)
 	if j.qr() != worker.QRSpliced {
 		t.Fatalf("bill: qr %q (%s)", j.qr(), clStr(j.QRReason))
+	}
+	f.mu.Lock()
+	req := f.reqs[len(f.reqs)-1]
+	f.mu.Unlock()
+	if req.JobID != j.ID || req.AmountFen != 5600 || req.OrderNo != "2611269999" || req.Printer != "preview" || req.Currency != "CNY" ||
+		req.Receipt == nil || req.Receipt.Encoding != "gb18030" || req.Receipt.AmountFen != 5600 || len(req.Receipt.Lines) != 0 {
+		t.Fatalf("qr.request %+v, receipt %+v", req, req.Receipt)
 	}
 	k, _ := clPrint(t, a.Status, raw, paidCash, true)
 	if clStr(k.OrderNo) != "2611269999" || k.Payable == nil || *k.Payable {

@@ -1,6 +1,7 @@
 package escpos
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"strings"
@@ -310,10 +311,15 @@ func (d *decoder) appendGB(dst, src []byte) []byte {
 			r = '€'
 		case c == 0xFF || i+1 >= len(src):
 		case src[i+1] >= 0x40 && src[i+1] <= 0xFE && src[i+1] != 0x7F:
-			size = 2
 			if v := t[int(c-0x81)*191+int(src[i+1]-0x40)]; v != 0 {
-				r = rune(v)
+				// The character's UTF-8 bytes, ready to copy.
+				n := int(v >> 24)
+				dst = append(dst, byte(v), byte(v>>8), byte(v>>16))
+				dst = dst[:len(dst)-3+n]
+				i += 2
+				continue
 			}
+			size = 2
 		case src[i+1] >= 0x30 && src[i+1] <= 0x3F && i+3 < len(src) && // x/text takes 30–3F
 			src[i+2] >= 0x81 && src[i+2] <= 0xFE && src[i+3] >= 0x30 && src[i+3] <= 0x39:
 			// One four-byte character, or U+FFFD for its lead alone
@@ -333,10 +339,11 @@ func (d *decoder) appendGB(dst, src []byte) []byte {
 }
 
 // gbTable maps the GB18030 two-byte characters (lead 81–FE, trail 40–FE)
-// to their runes, 0 where x/text reads no single character; built once
-// from the x/text decoder, so the two readings agree.
-var gbTable = sync.OnceValue(func() *[126 * 191]uint16 {
-	t := new([126 * 191]uint16)
+// to their UTF-8 bytes (up to three, low byte first, the count in the top
+// byte), 0 where x/text reads no single character; built once from the
+// x/text decoder, so the two readings agree.
+var gbTable = sync.OnceValue(func() *[126 * 191]uint32 {
+	t := new([126 * 191]uint32)
 	dec := simplifiedchinese.GB18030.NewDecoder()
 	out, in := make([]byte, 8), make([]byte, 2)
 	for lead := 0x81; lead <= 0xFE; lead++ {
@@ -348,8 +355,12 @@ var gbTable = sync.OnceValue(func() *[126 * 191]uint16 {
 				continue
 			}
 			r, size := utf8.DecodeRune(out[:n])
-			if size == n && r != utf8.RuneError && r < 0x10000 {
-				t[(lead-0x81)*191+trail-0x40] = uint16(r)
+			if size == n && r != utf8.RuneError && n <= 3 {
+				v := uint32(n) << 24
+				for k := range n {
+					v |= uint32(out[k]) << (8 * k)
+				}
+				t[(lead-0x81)*191+trail-0x40] = v
 			}
 		}
 	}
@@ -567,6 +578,9 @@ func (s *scanner) chooseEncoding(job *Job) *decoder {
 	var utf8Runs, mbRunes int
 	allUTF8 := true
 	for _, l := range s.lines {
+		if s.highText == 0 {
+			break // only runs with high bytes are looked at
+		}
 		for i := l.a; i < l.b && l.kind == LineText; i++ {
 			sg := &s.segs[i]
 			if sg.tab {
@@ -764,8 +778,25 @@ func pickEncoding(m map[string]int) string {
 // reached us (escpos.md §13.9): UTF-8 replacement characters, or UTF-8
 // read as Latin-1 and encoded again ("Ã©" for "é").
 func mangledRun(run []byte) string {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	hasByte := func(x uint64, c byte) bool {
+		y := x ^ (ones * uint64(c))
+		return (y-ones)&^y&highs != 0
+	}
 	doubled, streak, streaks := 0, 0, 0
 	for i := 0; i+1 < len(run); i++ {
+		// Eight bytes without C2, C3 or EF start no pair and no EF BF BD.
+		for i+8 <= len(run) {
+			x := binary.LittleEndian.Uint64(run[i:])
+			if hasByte(x, 0xC2) || hasByte(x, 0xC3) || hasByte(x, 0xEF) {
+				break
+			}
+			streak = 0
+			i += 8
+		}
+		if i+1 >= len(run) {
+			break
+		}
 		c := run[i]
 		if c < 0xC2 {
 			streak = 0

@@ -220,10 +220,13 @@ func TestMangledRunOnePass(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	alphabet := []byte{0xC2, 0xC3, 0x82, 0x83, 0xA9, 0xEF, 0xBF, 0xBD, 'a', 0x80, 0xC4}
-	for range 50000 {
-		b := make([]byte, rng.IntN(16))
+	for k := range 50000 {
+		b := make([]byte, rng.IntN(16+k%32))
 		for i := range b {
 			b[i] = alphabet[rng.IntN(len(alphabet))]
+			if rng.IntN(k%4+1) != 0 { // long stretches without C2, C3, EF
+				b[i] = []byte{'a', 0x80, 0xC4, 0xBF, 0xD0}[rng.IntN(5)]
+			}
 		}
 		if got, want := mangledRun(b), ref(b); got != want {
 			t.Fatalf("% X: %q, want %q", b, got, want)

@@ -153,6 +153,10 @@ type scanner struct {
 	crEnded     bool // previous token was a CR that ended a printed line
 	swallowed   bool // a command ran past the end of the job (swallows)
 	textHigh    bool // the text token being handled has bytes >= 0x80
+	textBytes   int  // bytes of text runs
+	highText    int  // … of runs with bytes >= 0x80
+	intlText    int  // … of runs under an ESC R character set
+	payload     int  // bytes of barcode and QR payloads on lines
 	qrOff       int  // last stored QR / symbol payload
 	qrLen       int
 	symOff      int
@@ -508,6 +512,13 @@ func (s *scanner) text(t Token) {
 	sg := &s.segs[len(s.segs)-1]
 	sg.off, sg.n = t.Off, t.Len
 	sg.cls, sg.page, sg.intl, sg.high = cls, page, s.intl, s.textHigh
+	s.textBytes += t.Len
+	if s.textHigh {
+		s.highText += t.Len
+	}
+	if s.intl != 0 {
+		s.intlText += t.Len
+	}
 	s.lineAny = true
 	s.lastWasTab = false
 	if t.Op == OpBlank {
@@ -591,6 +602,7 @@ func (s *scanner) object(t Token, kind LineKind, dOff, dLen int) {
 		a: dOff, b: dOff + dLen, off: t.Off, align: s.st.Align,
 		w: 1, h: 1, kind: kind,
 	})
+	s.payload += max(dLen, 0)
 	s.rPrints = true
 }
 
@@ -814,29 +826,16 @@ func (s *scanner) finish() *Job {
 	lines := make([]Line, len(s.lines))
 	// s.lines[i].b is free once the line is decoded: it keeps the end
 	// of the line's text in buf.
-	size := 0
-	for _, l := range s.lines {
-		if l.kind != LineText {
-			size += l.b - l.a
-			continue
-		}
-		for _, sg := range s.segs[l.a:l.b] {
-			size += sg.n + 1
-			if !sg.high && (sg.intl == 0 || intlSets[sg.intl] == nil) {
-				continue
-			}
-			// A single-byte page's high byte (or an ESC R character)
-			// becomes up to three UTF-8 bytes, a two-byte character
-			// three. encFor is called for the runs appendLine decodes,
-			// in its order, so its warnings are the same.
-			switch e := dec.encFor(sg); e.kind {
-			case encSingle, encKatakana:
-				size += 2 * sg.n
-			default:
-				size += sg.n
-			}
-		}
+	// Size the buffer from the counts the scan kept: a single-byte
+	// page's high byte (or an ESC R character) becomes up to three UTF-8
+	// bytes, a two-byte character three. A short estimate only costs a
+	// copy.
+	perHigh := 2
+	switch job.Encoding {
+	case "gb18030", "big5", "utf-8":
+		perHigh = 1
 	}
+	size := s.textBytes + len(s.segs) + s.payload + perHigh*s.highText + 2*s.intlText
 	buf := make([]byte, 0, size+64)
 	for i, l := range s.lines {
 		switch {

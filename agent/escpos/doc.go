@@ -14,7 +14,12 @@
 // printed lines (text, images, barcodes, QR codes) with their decoded text,
 // splits the job into receipts at its cuts and finds, for each receipt,
 // where a payment block may be spliced in (DESIGN.md §2.5), with the
-// state that block must restore. It recognises raster-only driver output,
+// state that block must restore: at the start of a line, after the LF or
+// CR LF that ends the last printed text line and before the feeds and
+// state setters that precede the cut (State.MidLine only when the last
+// text has no line end), and never inside or after a command whose
+// declared length runs past the end of the job, which the printer reads
+// to the end as its data. It recognises raster-only driver output,
 // Star Line Mode jobs and captures mangled by text layers, for which
 // nothing may be spliced.
 //
@@ -24,8 +29,11 @@
 // high bytes in runs without an ESC t code page, or under ESC t 0 when they
 // read clearly as Chinese, as Chinese printers ignore it) as GB18030, or Big5 when
 // that reading is clearly more plausible (both readings are scored by the
-// share of common characters); and the ESC t code page in force (CP437 by
-// default) when neither reads as Chinese. Job.Encoding and Job.Warnings
+// share of common characters, Chinese punctuation, full-width forms and
+// the ideographic space; Latin-1 symbols and letters standing in Latin
+// text, as in "¥ 78.00" or "Café", count for the UTF-8 reading); and the
+// ESC t code page in force (CP437 by default) when neither reads as
+// Chinese. Job.Encoding and Job.Warnings
 // report the choice. ESC R international character sets (£ for UK, ¥ for
 // China and Japan, European letters) apply to the decoded ASCII.
 //

@@ -247,6 +247,12 @@ func (s linkSource) QR(ctx context.Context, req worker.QRRequest) (worker.QRResp
 	}
 	s.l.placed(orderRef{Printer: req.Printer, JobID: req.JobID, Receipt: req.ReceiptIndex, AmountFen: req.AmountFen, OrderNo: req.OrderNo, Encoding: enc},
 		resp.OutTradeNo, out.Paid)
+	if out.Paid {
+		// A reprint of a paid bill: the job shows paid too.
+		if err := s.l.sp.UpdateResult(req.JobID, func(r *spool.Result) { r.Paid = true }); err != nil {
+			s.l.log.Warn("agent: could not mark the reprint of a paid bill paid", "job", req.JobID, "err", err)
+		}
+	}
 	return out, nil
 }
 

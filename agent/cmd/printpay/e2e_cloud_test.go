@@ -386,8 +386,8 @@ func TestCloudPaidLoop(t *testing.T) {
 
 	// A reprint of the paid bill: the paid line, no QR.
 	paidLine, _ := clPrint(t, d.Addrs.Status, d.Addrs.Raw[d.Printer], job, true)
-	if paidLine.qr() != worker.QRPaidLine || paidLine.otn() != first.otn() {
-		t.Fatalf("reprint after payment: qr %q, out_trade_no %q", paidLine.qr(), paidLine.otn())
+	if paidLine.qr() != worker.QRPaidLine || paidLine.otn() != first.otn() || !paidLine.Paid {
+		t.Fatalf("reprint after payment: qr %q, out_trade_no %q, paid %v", paidLine.qr(), paidLine.otn(), paidLine.Paid)
 	}
 	if codes := clScan(t, zbarimg, filepath.Join(d.Preview, paidLine.ID+".png")); len(codes) != 0 {
 		t.Fatalf("the paid bill's reprint carries a QR: %q", codes)

@@ -26,7 +26,7 @@ run:
 deps:
 	@bash .ci/deps
 
-test: deps lint unit accuracy fuzz-short test-usb
+test: deps lint unit accuracy fuzz-short test-usb test-installers
 
 # The USB drivers (gousb and usblp) against a real printer gadget in a QEMU
 # guest, and the cgo build they need.

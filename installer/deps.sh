@@ -14,7 +14,10 @@ cmd="apt-get install -y --no-install-recommends ${missing[*]}"
 if [ "$(id -u)" != 0 ]; then
   echo "test-installers: run as root:"
   echo "  apt-get update && DEBIAN_FRONTEND=noninteractive $cmd"
-  exit 1
+  # The package tests skip without these; under PRINTPAY_REQUIRE_TOOLS=1
+  # (CI) a missing tool is a failure.
+  [ "${PRINTPAY_REQUIRE_TOOLS:-}" = 1 ] && exit 1
+  exit 0
 fi
 echo "test-installers: installing ${missing[*]}"
 apt-get update -qq >/dev/null 2>&1 || apt-get update

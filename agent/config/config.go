@@ -132,9 +132,10 @@ func DefaultPrinter() Printer {
 }
 
 // DefaultFile is where the agent looks for its configuration when none is
-// named: <program data>/printpay.toml. A missing default file means the
-// defaults.
-func DefaultFile() string { return filepath.Join(programData(), "printpay.toml") }
+// named: /etc/printpay/printpay.toml for a service run on Linux (where the
+// .deb keeps it), otherwise <program data>/printpay.toml. A missing default
+// file means the defaults.
+func DefaultFile() string { return defaultFile() }
 
 // Load reads, checks and returns the configuration in path.
 func Load(path string) (Config, error) {

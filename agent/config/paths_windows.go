@@ -19,3 +19,7 @@ func programData() string {
 
 // serviceRun: any Windows process may bind port 515.
 func serviceRun() bool { return true }
+
+// defaultFile is the configuration beside the agent's other state in
+// ProgramData.
+func defaultFile() string { return filepath.Join(programData(), "printpay.toml") }

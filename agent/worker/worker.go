@@ -332,6 +332,20 @@ type stream struct {
 	content  bool // something printable came since the last cut
 	placed   bool // a receipt of this job already asked for its QR
 	res      *shared
+
+	mark    chan error // the Sending mark's outcome; nil once received
+	markErr error
+}
+
+// marked waits for the job's Sending mark and returns its error.
+func (s *stream) marked() error {
+	if s.mark != nil {
+		if err := <-s.mark; err != nil {
+			s.markErr = jobError{fmt.Errorf("worker: mark sending: %w", err)}
+		}
+		s.mark = nil
+	}
+	return s.markErr
 }
 
 // shared is a Result that a late QR answer may still update.
@@ -354,6 +368,9 @@ func (s *stream) flush(upto int) error {
 func (s *stream) write(b []byte) error {
 	if len(b) == 0 {
 		return nil
+	}
+	if err := s.marked(); err != nil {
+		return err
 	}
 	n, err := s.p.Write(b)
 	if n > 0 {
@@ -382,9 +399,12 @@ func (w *Worker) printJob(ctx context.Context, job Job) (Result, bool, error) {
 	if err != nil {
 		return snapshot(), false, err
 	}
-	if err := w.q.Sending(job.ID, job.Reprint); err != nil {
-		return snapshot(), false, jobError{fmt.Errorf("worker: mark sending: %w", err)}
-	}
+	// Marking the job as sending is durable (a sync), so it runs while the
+	// job is read and analysed; the printer gets no byte before it is done.
+	mark := make(chan error, 1)
+	go func() { mark <- w.q.Sending(job.ID, job.Reprint) }()
+	s := &stream{job: job, p: p, hold: -1, res: sh, mark: mark}
+	defer s.marked() // the mark has ended before the attempt does
 	rc, err := job.Open(ctx)
 	if err != nil {
 		return snapshot(), false, jobError{fmt.Errorf("worker: open job: %w", err)}
@@ -397,7 +417,6 @@ func (w *Worker) printJob(ctx context.Context, job Job) (Result, bool, error) {
 			return snapshot(), false, err
 		}
 	}
-	s := &stream{job: job, p: p, hold: -1, res: sh}
 	chunk := make([]byte, 64<<10)
 	var truncated error
 	for {
@@ -452,6 +471,9 @@ func (w *Worker) printJob(ctx context.Context, job Job) (Result, bool, error) {
 	if err := w.endJob(ctx, s, truncated); err != nil {
 		return snapshot(), s.wroteAny, err
 	}
+	if err := s.marked(); err != nil { // a job that wrote nothing
+		return snapshot(), false, err
+	}
 	if jp, ok := p.(drivers.JobPrinter); ok {
 		if err := jp.EndJob(); err != nil {
 			return snapshot(), s.wroteAny, err
@@ -488,8 +510,13 @@ func (w *Worker) endJob(ctx context.Context, s *stream, truncated error) error {
 	if truncated != nil {
 		w.log.Warn("worker: job truncated; printing what arrived without a QR", "job", s.job.ID, "err", truncated)
 	}
-	a := w.analyze(s.buf)
-	s.setEncoding(a.Encoding)
+	// Only a receipt without a cut is left to decide. When nothing printable
+	// came after the last cut, the analysis made there stands.
+	var a Analysis
+	if s.content || !s.hasCut {
+		a = w.analyze(s.buf)
+		s.setEncoding(a.Encoding)
+	}
 	if n := len(a.Receipts); n > 0 && a.Receipts[n-1].CutOffset < 0 && s.content {
 		r := &a.Receipts[n-1]
 		if truncated != nil {

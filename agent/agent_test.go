@@ -395,7 +395,8 @@ func TestCUPSClients(t *testing.T) {
 
 func TestRLPR(t *testing.T) {
 	rlpr := testenv.Tool(t, "rlpr")
-	// rlpr reaches only port 515.
+	// rlpr reaches only port 515, which other packages' tests use too.
+	testenv.Lock(t, "port-515")
 	cfg := testConfig(t)
 	cfg.Intake.LPD = "127.0.0.1:515"
 	a, err := tryStart(t, cfg, Options{})
@@ -408,7 +409,7 @@ func TestRLPR(t *testing.T) {
 	job := testJob(t)
 	file := filepath.Join(t.TempDir(), "job.bin")
 	os.WriteFile(file, job, 0o644)
-	out, err := exec.Command(rlpr, "-H", "127.0.0.1", "-P", "kitchen", "-l", file).CombinedOutput()
+	out, err := exec.Command(rlpr, "-N", "-H", "127.0.0.1", "-P", "kitchen", "-l", file).CombinedOutput()
 	if err != nil {
 		t.Fatalf("rlpr: %v\n%s", err, out)
 	}

@@ -230,6 +230,7 @@ func TestE2EPrintCorpus(t *testing.T) {
 // TestE2EPrintRLPR prints jobs with rlpr, which reaches only port 515.
 func TestE2EPrintRLPR(t *testing.T) {
 	rlpr := testenv.Tool(t, "rlpr")
+	testenv.Lock(t, "port-515") // other packages' tests use port 515 too
 	if ln, err := net.Listen("tcp", "127.0.0.1:515"); err != nil {
 		t.Skipf("127.0.0.1:515 is taken (rlpr reaches only that port): %v", err)
 	} else {

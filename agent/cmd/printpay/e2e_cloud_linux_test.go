@@ -103,13 +103,15 @@ func TestCloudPtyPrinter(t *testing.T) {
 
 // clServerProc is printpay-server running as its own process.
 type clServerProc struct {
-	t      *testing.T
-	bin    string
-	config string
-	listen string
-	cmd    *exec.Cmd
-	done   chan error
-	logs   *clLog
+	t       *testing.T
+	bin     string
+	config  string
+	listen  string
+	db      string
+	sandbox string // the sandbox's address
+	cmd     *exec.Cmd
+	done    chan error
+	logs    *clLog
 }
 
 func (s *clServerProc) start() {
@@ -139,17 +141,14 @@ func (s *clServerProc) kill() {
 	<-s.done
 }
 
-// TestCloudServerProcess runs printpay-server as a process and freezes
-// (SIGSTOP) and kills (SIGKILL) it under the agent: while frozen a receipt
-// prints within qr_budget without a QR; once killed receipts print at once
-// without one, saying the link is down; when a new server process comes
-// up on the same address and database the agent reconnects, later receipts
-// get QRs and the uploads queued meanwhile reach the ledger exactly once.
-func TestCloudServerProcess(t *testing.T) {
+// clStartServerProc builds printpay-server, configures it with a merchant
+// of an in-process sandbox (public-key mode), migrates its SQLite database,
+// mints a pairing code with `merchant code` and starts `serve`.
+func clStartServerProc(t *testing.T) (*clServerProc, string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs printpay-server")
 	}
-	zbarimg := testenv.Tool(t, "zbarimg")
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "printpay-server")
 	if out, err := exec.Command("go", "build", "-o", bin, "../../../server/cmd/printpay-server").CombinedOutput(); err != nil {
@@ -174,25 +173,34 @@ func TestCloudServerProcess(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte("listen = \""+listen+"\"\ndatabase = \"sqlite:"+db+"\"\n"+string(block)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, args := range [][]string{{"migrate", "--config", cfgPath}} {
-		if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
-			t.Fatalf("printpay-server %v: %v\n%s", args, err, out)
-		}
+	if out, err := exec.Command(bin, "migrate", "--config", cfgPath).CombinedOutput(); err != nil {
+		t.Fatalf("printpay-server migrate: %v\n%s", err, out)
 	}
 	out, err := exec.Command(bin, "merchant", "code", "--config", cfgPath, "--id", "sandbox").Output()
 	if err != nil {
 		t.Fatalf("merchant code: %v", err)
 	}
-	code := strings.TrimSpace(string(out))
-
 	logs := &clLog{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("printpay-server:\n%s", logs.String())
 		}
 	})
-	srv := &clServerProc{t: t, bin: bin, config: cfgPath, listen: listen, logs: logs}
+	srv := &clServerProc{t: t, bin: bin, config: cfgPath, listen: listen, db: db, sandbox: d.SandboxAddr, logs: logs}
 	srv.start()
+	return srv, strings.TrimSpace(string(out))
+}
+
+// TestCloudServerProcess runs printpay-server as a process and freezes
+// (SIGSTOP) and kills (SIGKILL) it under the agent: while frozen a receipt
+// prints within qr_budget without a QR; once killed receipts print at once
+// without one, saying the link is down; when a new server process comes
+// up on the same address and database the agent reconnects, later receipts
+// get QRs and the uploads queued meanwhile reach the ledger exactly once.
+func TestCloudServerProcess(t *testing.T) {
+	zbarimg := testenv.Tool(t, "zbarimg")
+	srv, code := clStartServerProc(t)
+	dir, listen := t.TempDir(), srv.listen
 	defer func() { srv.kill() }()
 
 	er, err := cloud.Enroll(context.Background(), "http://"+listen, apiv1.EnrollRequest{Code: code, AgentVersion: "test", Hostname: "till"}, nil)
@@ -252,7 +260,7 @@ func TestCloudServerProcess(t *testing.T) {
 	}
 	clWait(t, "the last upload", 15*time.Second, func() bool { return clServer(t, a.Status).QueuedUploads == 0 })
 
-	st, err := store.Open(context.Background(), "sqlite:"+db)
+	st, err := store.Open(context.Background(), "sqlite:"+srv.db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,5 +277,115 @@ func TestCloudServerProcess(t *testing.T) {
 		if count[j.ID] != 1 {
 			t.Errorf("job %s reached the ledger %d times, want once (%v)", j.ID, count[j.ID], count)
 		}
+	}
+}
+
+// TestCloudEnrollAndRun is a shop's first day with the real programs:
+// printpay-server runs, `printpay enroll` pairs the till and writes
+// [server] url into its config file, `printpay run` connects, a payable
+// receipt sent with `printpay send` gets the server's QR, the customer
+// pays, the job shows paid and the paid slip prints; SIGTERM stops the
+// agent cleanly.
+func TestCloudEnrollAndRun(t *testing.T) {
+	srv, code := clStartServerProc(t)
+	defer func() { srv.kill() }()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "printpay")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build printpay: %v\n%s", err, out)
+	}
+	free := func() string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		return ln.Addr().String()
+	}
+	raw, status := free(), free()
+	cfgPath := filepath.Join(dir, "printpay.toml")
+	os.MkdirAll(filepath.Join(dir, "preview"), 0o755)
+	cfg := fmt.Sprintf(`[intake]
+raw = %q
+lpd = ""
+
+[spool]
+dir = "spool"
+min_free = "0"
+
+[status]
+listen = %q
+
+[server]
+token_file = "token"
+
+[log]
+file = "printpay.log"
+
+[[printer]]
+name = "front"
+driver = "file"
+device = "preview"
+profile = "generic-80mm"
+`, raw, status)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "enroll", "--server", "http://"+srv.listen, "--code", code, "--config", cfgPath).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "set [server] url") {
+		t.Fatalf("printpay enroll: %v\n%s", err, out)
+	}
+
+	run := exec.Command(bin, "run", "--config", cfgPath)
+	runLogs := &clLog{}
+	run.Stdout, run.Stderr = runLogs, runLogs
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- run.Wait() }()
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			run.Process.Kill()
+			<-exited
+		}
+		if t.Failed() {
+			t.Logf("printpay run:\n%s", runLogs.String())
+		}
+	})
+	clWait(t, "printpay run to connect", 30*time.Second, func() bool {
+		resp, err := http.Get("http://" + status + "/api/status")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return clServer(t, status).Connected
+	})
+
+	if out, err := exec.Command(bin, "send", raw, clSample).CombinedOutput(); err != nil {
+		t.Fatalf("printpay send: %v\n%s", err, out)
+	}
+	j, _ := clWaitNew(t, status, 0, time.Now(), true)
+	if j.qr() != worker.QRSpliced || j.otn() == "" {
+		t.Fatalf("qr %q (%s)", j.qr(), clStr(j.QRReason))
+	}
+	clPay(t, srv.sandbox, j.otn())
+	clWait(t, "paid: true", 10*time.Second, func() bool { return clJobByID(t, status, j.ID).Paid })
+	clWait(t, "the paid slip", 10*time.Second, func() bool {
+		_, err := os.Stat(filepath.Join(dir, "preview", j.ID+"-paid.bin"))
+		return err == nil
+	})
+
+	stopped = true
+	run.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("printpay run exited with %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		run.Process.Kill()
+		t.Fatal("printpay run did not stop within 15s of SIGTERM")
 	}
 }

@@ -152,7 +152,6 @@ type scanner struct {
 	afterUnk    bool // previous token was an unknown command
 	crEnded     bool // previous token was a CR that ended a printed line
 	swallowed   bool // a command ran past the end of the job (swallows)
-	textHigh    bool // the text token being handled has bytes >= 0x80
 	textBytes   int  // bytes of text runs
 	highText    int  // … of runs with bytes >= 0x80
 	intlText    int  // … of runs under an ESC R character set
@@ -208,16 +207,11 @@ func (s *scanner) run() {
 		case c >= 0x20:
 			// Text, the most common token: no call into Split.
 			n, high := textRun(data[off:])
-			op := OpNone
-			if !high && isBlank(data[off:off+n]) {
-				op = OpBlank
-			}
-			s.textHigh = high
-			s.token(Token{Off: off, Len: n, Kind: KindText, Op: op})
+			s.text(off, n, high, !high && isBlank(data[off:off+n]))
 			off += n
 			continue
 		case c != esc && c != gs && c != fs && c != dle:
-			s.token(Token{Off: off, Len: 1, Kind: KindCtrl, Op: ctrlOp(c)})
+			s.ctrl(off+1, ctrlOp(c))
 			off++
 			continue
 		}
@@ -421,30 +415,10 @@ func (s *scanner) token(t Token) {
 	// only the point before a cut. Never once a command swallows the job.
 	switch t.Kind {
 	case KindText:
-		s.text(t)
-		s.afterUnk, s.crEnded = false, false
-		if t.Op != OpBlank && !s.swallowed {
-			s.cut.mark(t.Off+t.Len, s.pageMode, s.lineAny)
-			s.end.mark(t.Off+t.Len, s.pageMode, s.lineAny)
-		}
+		_, high := textRun(s.data[t.Off : t.Off+t.Len])
+		s.text(t.Off, t.Len, high, t.Op == OpBlank)
 	case KindCtrl:
-		// The LF or CR (CR LF being one break) that ends a printed text
-		// line belongs to that line: the splice point goes after it, at
-		// the start of the next line (DESIGN 2.5), and only the feeds
-		// after it are the receipt's tail.
-		ends := false
-		if t.Op == OpLF || t.Op == OpCR {
-			ends = s.lineInk || (t.Op == OpLF && s.crEnded)
-			s.crEnded = ends && t.Op == OpCR
-		} else {
-			s.crEnded = false
-		}
-		s.ctrl(t)
-		s.afterUnk = false
-		if (ends || !isTail(KindCtrl, t.Op, false)) && !s.swallowed {
-			s.cut.mark(t.Off+t.Len, s.pageMode, s.lineAny)
-			s.end.mark(t.Off+t.Len, s.pageMode, s.lineAny)
-		}
+		s.ctrl(t.Off+t.Len, t.Op)
 	default:
 		s.crEnded = false
 		if t.Op == OpCut {
@@ -492,7 +466,9 @@ func (s *scanner) stateAt(at spot) State {
 	return st
 }
 
-func (s *scanner) text(t Token) {
+// text handles a text run of n bytes at off (high: it has bytes >= 0x80;
+// blank: spaces only).
+func (s *scanner) text(off, n int, high, blank bool) {
 	cls, page := clsAuto, uint8(0)
 	switch {
 	case s.st.UTF8:
@@ -503,54 +479,79 @@ func (s *scanner) text(t Token) {
 		cls, page = clsCodePage, uint8(s.st.CodePage)
 	}
 	if s.lineOff < 0 {
-		s.lineOff = t.Off
+		s.lineOff = off
 		s.lineAlign = s.st.Align
 	}
 	// Fields written in place: a seg built on the stack and copied costs
 	// a store-forwarding stall per run.
 	s.segs = append(s.segs, seg{})
 	sg := &s.segs[len(s.segs)-1]
-	sg.off, sg.n = t.Off, t.Len
-	sg.cls, sg.page, sg.intl, sg.high = cls, page, s.intl, s.textHigh
-	s.textBytes += t.Len
-	if s.textHigh {
-		s.highText += t.Len
+	sg.off, sg.n = off, n
+	sg.cls, sg.page, sg.intl, sg.high = cls, page, s.intl, high
+	s.textBytes += n
+	if high {
+		s.highText += n
 	}
 	if s.intl != 0 {
-		s.intlText += t.Len
+		s.intlText += n
 	}
 	s.lineAny = true
 	s.lastWasTab = false
-	if t.Op == OpBlank {
+	s.crEnded = false
+	if blank {
+		s.afterUnk = false
 		return
 	}
 	if !s.lineInk {
 		s.lineInk = true
 		s.lineAlign = s.st.Align
 	}
-	if !(s.afterUnk && t.Len <= 4) {
-		s.ink += t.Len
+	if !(s.afterUnk && n <= 4) {
+		s.ink += n
 	}
+	s.afterUnk = false
 	if s.st.Bold {
 		s.lineBold = true
 	}
 	s.lineW = max(s.lineW, s.st.Width)
 	s.lineH = max(s.lineH, s.st.Height)
+	if !s.swallowed {
+		s.cut.mark(off+n, s.pageMode, s.lineAny)
+		s.end.mark(off+n, s.pageMode, s.lineAny)
+	}
 }
 
-func (s *scanner) ctrl(t Token) {
-	switch t.Op {
+// ctrl handles a control byte that ends at end.
+func (s *scanner) ctrl(end int, op Op) {
+	// The LF or CR (CR LF being one break) that ends a printed text line
+	// belongs to that line: the splice point goes after it, at the start
+	// of the next line (DESIGN 2.5), and only the feeds after it are the
+	// receipt's tail.
+	ends := false
+	switch op {
 	case OpLF, OpCR:
+		ends = s.lineInk || (op == OpLF && s.crEnded)
+		s.crEnded = ends && op == OpCR
 		s.flushLine()
 	case OpHT:
+		s.crEnded = false
 		s.column()
 	case OpFF:
+		s.crEnded = false
 		s.flushLine()
 		s.pageMode = false
 	case OpCAN:
+		s.crEnded = false
 		if s.pageMode {
 			s.dropLine()
 		}
+	default:
+		s.crEnded = false
+	}
+	s.afterUnk = false
+	if (ends || !isTail(KindCtrl, op, false)) && !s.swallowed {
+		s.cut.mark(end, s.pageMode, s.lineAny)
+		s.end.mark(end, s.pageMode, s.lineAny)
 	}
 }
 

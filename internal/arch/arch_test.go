@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -101,9 +102,11 @@ func TestOnlyMainExits(t *testing.T) {
 	exits := regexp.MustCompile(`\bos\.Exit\(|\blog\.Fatal|\bflag\.(Parse|String|Bool|Int|Duration)\(|\bos\.(Getenv|LookupEnv|Environ)\(`)
 	clock := regexp.MustCompile(`\btime\.Now\(`)
 	for _, p := range listPackages(t) {
-		// Test support runs only under tests and benchmarks: testenv reads
-		// the suite's switches, cupsd hands its environment to CUPS clients.
-		if p.Name == "main" || under(p.ImportPath, "internal/testenv") || under(p.ImportPath, "internal/cupsd") {
+		// Test support runs only under tests and benchmarks: packages that
+		// import testing (testenv reads the suite's switches, the status
+		// page's browser driver its artifacts folder), and cupsd, which
+		// hands its environment to CUPS clients.
+		if p.Name == "main" || slices.Contains(p.Imports, "testing") || under(p.ImportPath, "internal/cupsd") {
 			continue
 		}
 		pureClock := under(p.ImportPath, "agent/escpos") || under(p.ImportPath, "agent/rules")

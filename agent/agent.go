@@ -14,6 +14,7 @@ import (
 	"printpay.dev/printpay/agent/status"
 	"printpay.dev/printpay/agent/worker"
 	"printpay.dev/printpay/drivers"
+	"printpay.dev/printpay/drivers/profiles"
 	"printpay.dev/printpay/spool"
 )
 
@@ -199,7 +200,14 @@ func RunWith(ctx context.Context, cfg config.Config, logger *slog.Logger, opt Op
 	}
 	var printers []status.Printer
 	for _, p := range cfg.Printers {
-		printers = append(printers, status.Printer{Name: p.Name, Driver: p.Driver, Device: p.Device, Profile: p.Profile, Status: caches[p.Name]})
+		stp := status.Printer{Name: p.Name, Driver: p.Driver, Device: p.Device, Profile: p.Profile, Status: caches[p.Name], Encoding: p.Encoding}
+		if prof, err := profiles.Lookup(p.Profile); err == nil {
+			stp.PaperDots = prof.PaperDots // previews as wide as the paper
+			if stp.Encoding == "" {
+				stp.Encoding = prof.Encoding
+			}
+		}
+		printers = append(printers, stp)
 	}
 	pz := newPauses()
 	var lk *link

@@ -6,8 +6,15 @@
 // reads. It drives printpay, p910nd (a plain pass-through) and a CUPS raw
 // queue the same way, so their figures stand side by side, and it can target
 // any raw 9100 address whose output goes to the pty it prints (-target ADDR).
+// -target all runs printpay (non-payable and payable, with the local QR
+// source) and, when installed, p910nd and CUPS, and prints their figures
+// side by side.
 //
-//	printbench [-jobs N] [-size BYTES] [-payable] [-target printpay|p910nd|cups|ADDR] [-printpay BIN]
+//	printbench [-jobs N] [-size BYTES] [-payable] [-target all|printpay|p910nd|cups|ADDR] [-printpay BIN] [-spool DIR]
+//
+// printpay syncs each job to its spool before it prints (the Sending
+// mark), so its figures include one fsync of the disk holding -spool; a
+// tmpfs there (e.g. /dev/shm) shows the processing alone.
 package main
 
 import (
@@ -31,24 +38,101 @@ func main() {
 	jobs := flag.Int("jobs", 200, "jobs to send")
 	size := flag.Int("size", 4096, "bytes per job")
 	payable := flag.Bool("payable", false, "send payable receipts (printpay asks its local QR source)")
-	target := flag.String("target", "printpay", "printpay | p910nd | cups | HOST:PORT (a raw listener printing to the pty shown)")
+	target := flag.String("target", "printpay", "all | printpay | p910nd | cups | HOST:PORT (a raw listener printing to the pty shown)")
 	bin := flag.String("printpay", "", "printpay binary (default: go build it)")
+	spoolDir := flag.String("spool", "", "printpay's spool directory (default: a temporary one)")
 	flag.Parse()
-	if err := run(*target, *bin, *jobs, *size, *payable); err != nil {
+	if *target == "all" {
+		os.Exit(runAll(*bin, *spoolDir, *jobs, *size))
+	}
+	r, err := runTarget(*target, *bin, *spoolDir, *jobs, *size, *payable)
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "printbench:", err)
 		os.Exit(1)
 	}
+	fmt.Println("printbench:", r)
 }
 
-func run(target, bin string, n, size int, payable bool) error {
+// result is one target's latency figures.
+type result struct {
+	target, kind   string
+	jobs, size     int
+	p50, p99, pmax float64 // ms
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("%-10s %-11s %d jobs of %d B: job end -> last byte p50 %.2f ms  p99 %.2f ms  max %.2f ms",
+		r.target, r.kind, r.jobs, r.size, r.p50, r.p99, r.pmax)
+}
+
+// runAll measures every target it can and prints a table.
+func runAll(bin, spoolDir string, n, size int) int {
+	if bin == "" {
+		dir, err := os.MkdirTemp("", "printbench-bin")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "printbench:", err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		bin = filepath.Join(dir, "printpay")
+		if out, err := exec.Command("go", "build", "-o", bin, "./agent/cmd/printpay").CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "printbench: build printpay: %v\n%s", err, out)
+			return 1
+		}
+	}
+	type run struct {
+		target  string
+		payable bool
+		jobs    int
+	}
+	code := 0
+	var rows []result
+	var notes []string
+	for _, c := range []run{{"printpay", false, n}, {"printpay", true, n}, {"p910nd", false, n}, {"cups", false, max(n/5, 20)}} {
+		r, err := runTarget(c.target, bin, spoolDir, c.jobs, size, c.payable)
+		switch {
+		case errors.Is(err, errNotInstalled) || errors.Is(err, cupsd.ErrNotInstalled):
+			notes = append(notes, fmt.Sprintf("%s: not measured: %v", c.target, err))
+		case err != nil:
+			notes = append(notes, fmt.Sprintf("%s: failed: %v", c.target, err))
+			if c.target == "printpay" {
+				code = 1
+			}
+		default:
+			rows = append(rows, r)
+		}
+	}
+	fmt.Printf("printbench: job end -> last byte at the device, %d B jobs\n", size)
+	fmt.Printf("  %-10s %-11s %6s %9s %9s %9s\n", "target", "kind", "jobs", "p50 ms", "p99 ms", "max ms")
+	for _, r := range rows {
+		fmt.Printf("  %-10s %-11s %6d %9.2f %9.2f %9.2f\n", r.target, r.kind, r.jobs, r.p50, r.p99, r.pmax)
+	}
+	for _, n := range notes {
+		fmt.Println("  " + n)
+	}
+	return code
+}
+
+var errNotInstalled = errors.New("not installed")
+
+func runTarget(target, bin, spoolDir string, n, size int, payable bool) (result, error) {
 	dir, err := os.MkdirTemp("", "printbench")
 	if err != nil {
-		return err
+		return result{}, err
 	}
 	defer os.RemoveAll(dir)
+	if spoolDir == "" {
+		spoolDir = filepath.Join(dir, "spool")
+	} else {
+		spoolDir, err = os.MkdirTemp(spoolDir, "printbench-spool")
+		if err != nil {
+			return result{}, err
+		}
+		defer os.RemoveAll(spoolDir)
+	}
 	dev, err := openDevice()
 	if err != nil {
-		return err
+		return result{}, err
 	}
 	defer dev.Close()
 	job := makeJob(size, payable)
@@ -57,7 +141,7 @@ func run(target, bin string, n, size int, payable bool) error {
 	var stop func()
 	switch target {
 	case "printpay":
-		send, stop, err = startPrintpay(dir, bin, dev.slave, payable)
+		send, stop, err = startPrintpay(dir, bin, spoolDir, dev.slave, payable)
 	case "p910nd":
 		send, stop, err = startP910nd(dev.slave)
 	case "cups":
@@ -68,19 +152,19 @@ func run(target, bin string, n, size int, payable bool) error {
 		send, stop = func(b []byte) (time.Time, error) { return sendRaw(addr, b) }, func() {}
 	}
 	if err != nil {
-		return err
+		return result{}, err
 	}
 	defer stop()
 
 	// Warm up, then measure.
 	if _, err := sendAndWait(dev, send, job, 10*time.Second); err != nil {
-		return fmt.Errorf("warm-up job: %w", err)
+		return result{}, fmt.Errorf("warm-up job: %w", err)
 	}
 	var lat []time.Duration
 	for i := 0; i < n; i++ {
 		d, err := sendAndWait(dev, send, job, 10*time.Second)
 		if err != nil {
-			return fmt.Errorf("job %d: %w", i, err)
+			return result{}, fmt.Errorf("job %d: %w", i, err)
 		}
 		lat = append(lat, d)
 	}
@@ -90,9 +174,7 @@ func run(target, bin string, n, size int, payable bool) error {
 	if payable {
 		kind = "payable"
 	}
-	fmt.Printf("printbench: %-10s %-11s %d jobs of %d B: job end -> last byte p50 %.2f ms  p99 %.2f ms  max %.2f ms\n",
-		target, kind, n, size, pct(0.5), pct(0.99), pct(1))
-	return nil
+	return result{target: target, kind: kind, jobs: n, size: size, p50: pct(0.5), p99: pct(0.99), pmax: pct(1)}, nil
 }
 
 // sendAndWait sends one job and waits until the device has at least its
@@ -169,7 +251,7 @@ func waitListen(addr string, limit time.Duration) error {
 	return fmt.Errorf("nothing listens on %s after %v", addr, limit)
 }
 
-func startPrintpay(dir, bin, tty string, payable bool) (func([]byte) (time.Time, error), func(), error) {
+func startPrintpay(dir, bin, spoolDir, tty string, payable bool) (func([]byte) (time.Time, error), func(), error) {
 	if bin == "" {
 		bin = filepath.Join(dir, "printpay")
 		out, err := exec.Command("go", "build", "-o", bin, "./agent/cmd/printpay").CombinedOutput()
@@ -205,20 +287,21 @@ name = "bench"
 driver = "serial"
 device = %q
 baud = 115200
-`, raw, filepath.Join(dir, "spool"), status, server, filepath.Join(dir, "printpay.log"), tty)
+`, raw, spoolDir, status, server, filepath.Join(dir, "printpay.log"), tty)
 	cfgPath := filepath.Join(dir, "printpay.toml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return nil, nil, err
 	}
 	cmd := exec.Command(bin, "run", "--config", cfgPath)
-	cmd.Stderr = os.Stderr
+	var stderr bytes.Buffer // one line per job at info level: shown only on failure
+	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		return nil, nil, err
 	}
 	stop := func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() }
 	if err := waitListen(raw, 10*time.Second); err != nil {
 		stop()
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("%w\n%s", err, stderr.Bytes())
 	}
 	return func(b []byte) (time.Time, error) { return sendRaw(raw, b) }, stop, nil
 }
@@ -227,7 +310,7 @@ func startP910nd(tty string) (func([]byte) (time.Time, error), func(), error) {
 	p, err := exec.LookPath("p910nd")
 	if err != nil {
 		if p, err = exec.LookPath("/usr/sbin/p910nd"); err != nil {
-			return nil, nil, errors.New("p910nd is not installed (apt-get install p910nd)")
+			return nil, nil, fmt.Errorf("p910nd is %w (apt-get install p910nd)", errNotInstalled)
 		}
 	}
 	addr := "127.0.0.1:9102"

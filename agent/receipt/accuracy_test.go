@@ -21,11 +21,18 @@ type label struct {
 	Note      string  `json:"note"`
 }
 
-const receiptsDir = "../../testdata/receipts"
+const (
+	receiptsDir = "../../testdata/receipts"
+	// checkDir holds a second set written independently of the rules, to
+	// catch rules that fit only their own labelled set.
+	checkDir = "../../testdata/receipts-check"
+)
 
-func readLabels(t testing.TB) []label {
+func readLabels(t testing.TB) []label { return readLabelsIn(t, receiptsDir) }
+
+func readLabelsIn(t testing.TB, dir string) []label {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(receiptsDir, "labels.jsonl"))
+	b, err := os.ReadFile(filepath.Join(dir, "labels.jsonl"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,14 +65,19 @@ func show[T any](p *T) string {
 // numbers are compared for receipts labelled payable. Any wrong decision
 // fails.
 func TestAccuracy(t *testing.T) {
-	labels := readLabels(t)
-	if len(labels) < 90 {
-		t.Fatalf("only %d labelled receipts", len(labels))
+	t.Run("labelled", func(t *testing.T) { accuracy(t, "accuracy", receiptsDir, 90) })
+	t.Run("check", func(t *testing.T) { accuracy(t, "check set", checkDir, 60) })
+}
+
+func accuracy(t *testing.T, name, dir string, atLeast int) {
+	labels := readLabelsIn(t, dir)
+	if len(labels) < atLeast {
+		t.Fatalf("only %d labelled receipts in %s", len(labels), dir)
 	}
 	var right, falsePay, wrongAmt, wrongOrder int
 	var report []string
 	for _, l := range labels {
-		data, err := os.ReadFile(filepath.Join(receiptsDir, filepath.FromSlash(l.File)))
+		data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(l.File)))
 		if err != nil {
 			t.Fatalf("%s: %v", l.File, err)
 		}
@@ -91,7 +103,7 @@ func TestAccuracy(t *testing.T) {
 		report = append(report, fmt.Sprintf("  wrong: %s: want payable=%v amount=%s order=%s, got payable=%v amount=%s order=%s (%s) [%s]",
 			l.File, l.Payable, show(l.AmountFen), show(l.OrderNo), rep.Payable, show(rep.AmountFen), show(rep.OrderNo), rep.Reason, l.Note))
 	}
-	fmt.Printf("accuracy: %d/%d right, %d false payable, %d wrong amounts, %d wrong order numbers\n", right, len(labels), falsePay, wrongAmt, wrongOrder)
+	fmt.Printf("%s: %d/%d right, %d false payable, %d wrong amounts, %d wrong order numbers\n", name, right, len(labels), falsePay, wrongAmt, wrongOrder)
 	for _, r := range report {
 		fmt.Println(r)
 	}

@@ -3,11 +3,13 @@ package worker_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"slices"
 	"testing"
 	"time"
 
+	"printpay.dev/printpay/agent/receipt"
 	"printpay.dev/printpay/agent/worker"
 	"printpay.dev/printpay/drivers"
 	"printpay.dev/printpay/drivers/drivertest"
@@ -83,5 +85,29 @@ func BenchmarkJobLatency(b *testing.B) {
 			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 		})
+	}
+}
+
+// BenchmarkManyReceipts times a job of 200 short receipts that arrives at
+// once, through the rule engine: one analysis serves every cut that
+// arrived together.
+func BenchmarkManyReceipts(b *testing.B) {
+	var job bytes.Buffer
+	for i := range 200 {
+		fmt.Fprintf(&job, "\x1b@SHOP %d\nITEM 1.00\nITEM 2.00\nTOTAL 3.00\nCASH 3.00\n\n\n\x1dVA\x00", i)
+	}
+	q := &benchQueue{data: job.Bytes(), next: make(chan struct{}), done: make(chan time.Time)}
+	p := drivertest.New()
+	w := worker.New(worker.Config{Printer: "bench"}, q,
+		func(context.Context) (drivers.Printer, error) { return p, nil }, &worker.LocalQR{},
+		worker.ReceiptAnalyzer(receipt.Options{}), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	go w.Run(ctx)
+	defer cancel()
+	b.SetBytes(int64(job.Len()))
+	b.ReportAllocs()
+	for b.Loop() {
+		q.next <- struct{}{}
+		<-q.done
 	}
 }

@@ -93,8 +93,9 @@ func TestSendingMarkFails(t *testing.T) {
 	}
 }
 
-// A job that ends at its cut is analysed once, at the cut; one whose last
-// receipt has no cut is analysed again at its end.
+// A job that ends at its cut is analysed once, at the cut, however many
+// receipts arrived together; one whose last receipt has no cut is analysed
+// again at its end.
 func TestAnalysedOncePerCut(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -103,7 +104,7 @@ func TestAnalysedOncePerCut(t *testing.T) {
 	}{
 		{"ends at the cut", testReceipt("TEA 12.34\nCASH 20.00"), 1},
 		{"feeds after the cut", append(testReceipt("TEA 12.34\nCASH 20.00"), "\n\n\x1bd\x03"...), 1},
-		{"two receipts", append(testReceipt("A\nCASH 1.00"), testReceipt("B\nCASH 2.00")...), 2},
+		{"two receipts in one read", append(testReceipt("A\nCASH 1.00"), testReceipt("B\nCASH 2.00")...), 1},
 		{"no cut", []byte("\x1b@TEA 12.34\nTOTAL 12.34\n\n"), 1},
 		{"text after the cut", append(testReceipt("TEA 12.34\nCASH 20.00"), "more\n"...), 2},
 	} {

@@ -335,6 +335,9 @@ type stream struct {
 
 	mark    chan error // the Sending mark's outcome; nil once received
 	markErr error
+
+	analysis   Analysis // of buf[:analyzedTo]
+	analyzedTo int
 }
 
 // marked waits for the job's Sending mark and returns its error.
@@ -485,14 +488,7 @@ func (w *Worker) printJob(ctx context.Context, job Job) (Result, bool, error) {
 // endReceipt handles a receipt that ends with the cut at [cutOff, cutEnd).
 func (w *Worker) endReceipt(ctx context.Context, s *stream, cutOff, cutEnd int) error {
 	cutAt := w.now()
-	a := w.analyze(s.buf[:cutEnd])
-	s.setEncoding(a.Encoding)
-	var r *Receipt
-	for i := range a.Receipts {
-		if a.Receipts[i].CutOffset == cutOff {
-			r = &a.Receipts[i]
-		}
-	}
+	r := w.receiptAt(s, cutOff, cutEnd)
 	if r == nil {
 		// A cut that ends no receipt of its own (nothing printed since the
 		// previous cut) belongs to the receipt before it.
@@ -502,6 +498,25 @@ func (w *Worker) endReceipt(ctx context.Context, s *stream, cutOff, cutEnd int) 
 		return err
 	}
 	return s.flush(cutEnd)
+}
+
+// receiptAt returns the receipt that ends with the cut at [cutOff, cutEnd),
+// nil when the cut ends no receipt of its own. One analysis of everything
+// read so far serves every cut in it: a job of many receipts that arrives
+// at once is read once, not once per cut. (A receipt's reading does not
+// depend on the bytes after its cut.)
+func (w *Worker) receiptAt(s *stream, cutOff, cutEnd int) *Receipt {
+	if cutEnd > s.analyzedTo {
+		s.analysis = w.analyze(s.buf)
+		s.analyzedTo = len(s.buf)
+		s.setEncoding(s.analysis.Encoding)
+	}
+	for i := range s.analysis.Receipts {
+		if s.analysis.Receipts[i].CutOffset == cutOff {
+			return &s.analysis.Receipts[i]
+		}
+	}
+	return nil
 }
 
 // endJob handles the end of the job: the last receipt when it has no cut,

@@ -422,7 +422,9 @@ func (a *analysis) signals() (hits []hit, tendered, hasChange bool) {
 	for i := range a.lines {
 		keepAt[i] = c.keep.find(a.lines[i].compact, a.lines[i].mask, &a.lines[i].tk) != ""
 	}
-	kept := func(i int) bool { return keepAt[i] || keepAt[i+1] }
+	// The next line cancels only as a status line: "未付: 3,499.00" after
+	// "定金: 500.00" is a balance after a payment, not a payment pending.
+	kept := func(i int) bool { return keepAt[i] || keepAt[i+1] && a.lines[i+1].money == 0 }
 	for i := range a.lines {
 		for _, p := range a.lines[i].pairs {
 			if p.val.cls == clsMoney && c.change[p.label] {
@@ -491,8 +493,18 @@ signal:
 						q = &ln.pairs[0]
 					}
 					// "余额支付 68.00" is a payment although 余额 marks
-					// balances; "待支付 68.00" is the amount due.
-					if q.role != roleDue && hasSuffixAny(q.label, sg.LabelSuffixes) ||
+					// balances; "待支付 68.00" and "应付定金 2,265.60" are
+					// amounts due.
+					if q.role == roleDue {
+						continue
+					}
+					// An item named after a payment ("储值套餐 充1000送200
+					// 1 1000.00", "会员卡 1 100.00"): a count before the
+					// amount makes it a sale, not a payment.
+					if k > 0 && (ln.pairs[k-1].val.cls == clsInt || ln.pairs[k-1].val.cls == clsQty) && !hasSuffixAny(q.label, sg.LabelSuffixes) {
+						continue
+					}
+					if hasSuffixAny(q.label, sg.LabelSuffixes) ||
 						q.role != roleInfo && sg.labels.find(q.label, q.mask, &q.tk) != "" {
 						found, paid = true, p
 						break

@@ -93,7 +93,7 @@ Balance Due 68.00`, true, 6800, "3307", "Balance Due"},
 		{"shop named kitchen", "HARBOUR KITCHEN\nTOTAL 68.00", true, 6800, "", "TOTAL"},
 		{"takeaway", "#12 美团外卖\n--已在线支付--\n合计 28.00", false, 0, "", "takeaway"},
 		{"meituan pos brand", "应付 ¥81.00\n美团收银 技术支持", true, 8100, "", "应付"},
-		{"cash on delivery", "【电话外卖】\n单号: DH-1\n红烧茄子 24.00\n配送费 5.00\n合计 29.00\n付款方式: 货到付款", true, 2900, "DH-1", "合计"},
+		{"cash on delivery", "【电话外卖】\n单号: DH-1\n红烧茄子 24.00\n配送费 5.00\n合计 29.00\n付款方式: 货到付款", false, 0, "DH-1", "takeaway"},
 		{"delivery fee", "合计: 16.30\n配送费: 4.00", false, 0, "", "takeaway"},
 		{"card slip", "POS签购单\n金额 AMOUNT: RMB 68.00\n持卡人签名", false, 0, "", "card"},
 		// Zero and negative totals.

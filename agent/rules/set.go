@@ -26,9 +26,13 @@ type Set struct {
 	Currency Currency `json:"currency"`
 	// AmountDue lists the amount-due labels by precedence: the first tier
 	// with a match decides.
-	AmountDue []Tier   `json:"amount_due"`
-	Subtotal  []string `json:"subtotal,omitempty"`
-	Discount  []string `json:"discount,omitempty"`
+	AmountDue []Tier `json:"amount_due"`
+	// DepositDue: labels of a deposit still to be collected (应付定金,
+	// 应收订金): an amount due of the first tier that is a part of the
+	// bill, so items and totals are not expected to add up to it.
+	DepositDue []string `json:"deposit_due,omitempty"`
+	Subtotal   []string `json:"subtotal,omitempty"`
+	Discount   []string `json:"discount,omitempty"`
 	// DiscountContains, TaxContains, FeeContains: a label containing one of
 	// these words, listed nowhere else, has that role ("Member Discount").
 	DiscountContains []string `json:"discount_contains,omitempty"`
@@ -38,8 +42,11 @@ type Set struct {
 	// Savings: a label containing one of these (会员共节省, 已优惠, You
 	// saved) reports a discount that the total may or may not still have to
 	// subtract; the cross-check tries both.
-	Savings        []string `json:"savings,omitempty"`
-	Tax            []string `json:"tax,omitempty"`
+	Savings []string `json:"savings,omitempty"`
+	Tax     []string `json:"tax,omitempty"`
+	// Adjustment: signed rounding lines (四舍五入 -0.02, 尾数调整 +0.01),
+	// added to the total as printed.
+	Adjustment     []string `json:"adjustment,omitempty"`
 	Fee            []string `json:"fee,omitempty"`
 	Info           []string `json:"info,omitempty"`
 	InfoContains   []string `json:"info_contains,omitempty"`
@@ -220,6 +227,8 @@ func (s *Set) Merge(over *Set) *Set {
 	m.Savings = union(m.Savings, over.Savings)
 	m.Tax = union(m.Tax, over.Tax)
 	m.Fee = union(m.Fee, over.Fee)
+	m.DepositDue = union(m.DepositDue, over.DepositDue)
+	m.Adjustment = union(m.Adjustment, over.Adjustment)
 	m.Info = union(m.Info, over.Info)
 	m.InfoContains = union(m.InfoContains, over.InfoContains)
 	m.CategorySuffix = union(m.CategorySuffix, over.CategorySuffix)
@@ -271,6 +280,12 @@ func (s *Set) clone() *Set {
 		DiscountTotal:     union(nil, s.DiscountTotal),
 		Tax:               union(nil, s.Tax),
 		Fee:               union(nil, s.Fee),
+		Adjustment:        union(nil, s.Adjustment),
+		DepositDue:        union(nil, s.DepositDue),
+		DiscountContains:  union(nil, s.DiscountContains),
+		TaxContains:       union(nil, s.TaxContains),
+		FeeContains:       union(nil, s.FeeContains),
+		Savings:           union(nil, s.Savings),
 		Info:              union(nil, s.Info),
 		InfoContains:      union(nil, s.InfoContains),
 		CategorySuffix:    union(nil, s.CategorySuffix),
@@ -336,6 +351,7 @@ func (s *Set) remove(labels []string) {
 	s.DiscountContains, s.TaxContains, s.FeeContains = f(s.DiscountContains), f(s.TaxContains), f(s.FeeContains)
 	s.Savings = f(s.Savings)
 	s.Tax, s.Fee, s.Info, s.InfoContains = f(s.Tax), f(s.Fee), f(s.Info), f(s.InfoContains)
+	s.Adjustment, s.DepositDue = f(s.Adjustment), f(s.DepositDue)
 	s.CategorySuffix, s.OrderNo, s.OrderNoWeak, s.OrderDecoys = f(s.CategorySuffix), f(s.OrderNo), f(s.OrderNoWeak), f(s.OrderDecoys)
 	s.OrderSuffix, s.OrderSuffixExcept = f(s.OrderSuffix), f(s.OrderSuffixExcept)
 	s.Tender.Received, s.Tender.Change = f(s.Tender.Received), f(s.Tender.Change)
@@ -395,6 +411,7 @@ type compiled struct {
 	markers2  map[string]string // two-letter markers as written (Rs, RM) -> currency code
 	roles     map[string]role
 	tiers     map[string]int
+	deposit   map[string]bool // DepositDue
 	onlyNoTnd []bool
 	infoCont  wordList
 	contains  []roleWords // discount, tax, fee by contained word
@@ -460,6 +477,7 @@ func (s *Set) compile() *compiled {
 		markers2:  make(map[string]string),
 		roles:     make(map[string]role),
 		tiers:     make(map[string]int),
+		deposit:   set(s.DepositDue),
 		infoCont:  newWordList(keys(s.InfoContains)),
 		contains: []roleWords{
 			{roleSavings, newWordList(keys(s.Savings))},
@@ -511,11 +529,20 @@ func (s *Set) compile() *compiled {
 		}
 		c.onlyNoTnd = append(c.onlyNoTnd, t.OnlyWithoutTender)
 	}
+	if len(c.onlyNoTnd) == 0 {
+		c.onlyNoTnd = append(c.onlyNoTnd, false)
+	}
+	for k := range c.deposit {
+		if _, dup := c.tiers[k]; !dup {
+			c.tiers[k] = 0
+		}
+	}
 	add(s.DiscountTotal, roleDiscountTotal)
 	add(s.Subtotal, roleSubtotal)
 	add(s.Discount, roleDiscount)
 	add(s.Tax, roleTax)
 	add(s.Fee, roleFee)
+	add(s.Adjustment, roleFee)
 	add(s.Info, roleInfo)
 	for _, sg := range s.NotPayable {
 		cs := compiledSignal{Signal: sg, titles: keys(sg.Titles), exact: set(sg.Exact)}

@@ -20,7 +20,7 @@ import (
 func TestE2EStallingQRSource(t *testing.T) {
 	fp := newFakePrinter(t)
 	const budget = 500 * time.Millisecond
-	a := startE2E(t, e2eSetup{Server: "local:stall=3s", QRBudget: budget.String(), Printers: []e2ePrinter{{Name: "front", Device: fp.Device}}})
+	a := startE2E(t, e2eSetup{Server: "local:stall=2s", QRBudget: budget.String(), Printers: []e2ePrinter{{Name: "front", Device: fp.Device}}})
 	known := map[string]bool{}
 	var ids []string
 	for n := range 3 {

@@ -17,7 +17,8 @@ func TestE2EPaperOutStatus(t *testing.T) {
 	a := startE2E(t, e2eSetup{Printers: []e2ePrinter{{Name: "front", Device: fp.Device}}})
 	fp.PaperOut(true)
 	job := append(numberedJob(0, 0, false, 2), "\x10\x04\x04"...) // DLE EOT 4: paper sensor status
-	if _, ok := sendRawTimed(a.Raw, job); !ok {                   // the agent answers the query itself, at once
+	// The agent answers the query itself, at once; the reply is read and dropped.
+	if _, ok := sendRawTimed(a.Raw, job); !ok {
 		t.Fatal("the agent did not take the job")
 	}
 	if !fp.WaitLen(len(job), 5*time.Second) {

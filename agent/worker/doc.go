@@ -11,9 +11,22 @@
 // follow. When the source is unavailable, the job is older than the QR
 // maximum age, or the budget runs out, the receipt prints as it came.
 //
+// The job is marked as sending (Queue.Sending, a sync in the spool) while
+// its first bytes are read and analysed; no byte reaches the printer before
+// the mark is done, so a crash after the first byte always finds the job
+// marked and reprints it as a reprint. One analysis of everything read so
+// far serves every cut in it, so a job of many receipts that arrives at once
+// is analysed once rather than once per cut; receipts that trickle in one
+// read at a time are still analysed from the job's start at each cut (the
+// job's encoding and the print state at a splice point depend on everything
+// before it), which costs time quadratic in the number of such receipts.
+//
 // Printer errors follow one retry policy: the job stays first in the queue,
 // the printer is reopened with backoff, and a job interrupted mid-way is
 // resent whole and counted as a reprint (what a printer has physically
 // printed cannot be known from what its driver accepted, and a partial
-// receipt followed by its rest would be worse than a repeated one).
+// receipt followed by its rest would be worse than a repeated one). The
+// count reaches the Queue through Sending; the spool queue (SpoolQueue)
+// cannot record it for a job that is already sending, so /api/jobs shows
+// such a resend with the reprint count of its last crash recovery only.
 package worker

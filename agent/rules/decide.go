@@ -81,6 +81,11 @@ func (s *Set) Decide(lines []string) Decision {
 			p := &a.lines[i].pairs[k]
 			p.tk = tokenize(p.raw)
 			p.role, p.tier = c.roleOf(p.label, &p.tk)
+			if p.whole != "" && (p.role == roleNone || p.role == roleInfo) {
+				if r, t := c.roleOf(p.whole, nil); r != roleNone && r != roleInfo && r != roleCategory {
+					p.role, p.tier, p.label, p.rate = r, t, p.whole, false
+				}
+			}
 			p.mask = runeMask(p.label)
 			if p.rate && (p.role == roleNone || p.role == roleInfo) {
 				p.role = roleDiscount // "会员9.5折: -3.70"
@@ -114,6 +119,11 @@ func (s *Set) Decide(lines []string) Decision {
 	}
 	items, check := a.crossCheck(amt, paid, whole)
 	d.Items = items
+	if amt != nil && c.deposit[amt.key] && !whole {
+		// A deposit is a part of the bill: nothing on the notice adds up
+		// to it.
+		check = ""
+	}
 
 	switch {
 	case len(hits) > 0:
@@ -250,6 +260,17 @@ func (c *compiled) roleOfDepth(k string, tk *tokens, depth int) (role, int) {
 	// "支付宝(扫码)", "服务费(10": drop a trailing bracket group.
 	if i := strings.LastIndexAny(k, "(["); i > 0 {
 		return c.roleOfDepth(strings.TrimFunc(k[:i], isDecor), nil, depth+1)
+	}
+	// "满100减20", "第2件5折": the words without their numbers.
+	if strings.IndexAny(k, "0123456789") >= 0 && !isASCII(k) {
+		if d := strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' || r == '.' {
+				return -1
+			}
+			return r
+		}, k); d != "" {
+			return c.roleOfDepth(d, nil, depth+1)
+		}
 	}
 	// Bilingual labels: "grandtotal总数", "总计total".
 	if x, y, ok := splitScript(k); ok {
@@ -532,6 +553,7 @@ type amountLine struct {
 	fen    int64
 	marker string
 	raw    string // label as printed
+	key    string // label compacted
 	tier   int
 	line   int
 	// earlier: amounts of the same tier printed before this one that the
@@ -557,7 +579,7 @@ func (a *analysis) amount(tendered bool) (*amountLine, string) {
 			if r != roleDue || (c.onlyNoTnd[t] && tendered) {
 				continue
 			}
-			cand := amountLine{fen: p.val.fen, marker: p.val.marker, raw: strings.TrimRight(p.raw, ":： "), tier: t, line: i}
+			cand := amountLine{fen: p.val.fen, marker: p.val.marker, raw: strings.TrimRight(p.raw, ":： "), key: p.label, tier: t, line: i}
 			switch {
 			case bestTier < 0 || t < bestTier:
 				best, bestTier = []amountLine{cand}, t

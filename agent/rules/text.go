@@ -51,6 +51,11 @@ type pair struct {
 	mask  uint64 // runeMask(label), set with role
 	tk    tokens // words of raw, set with role
 	rate  bool   // the label was taken from a 折 rate before it
+	// whole: for a money value whose label was inherited from counts
+	// before it ("满100减20: -20.00"), the compact text of the line up to
+	// the value, tried when the inherited label has no role.
+	whole string
+	at    int // where the value starts in the line
 }
 
 // line is one printed line, read.
@@ -558,7 +563,7 @@ func readLine(text string, budget int, arena *[]pair) (line, int) {
 		if v.cls == clsMoney {
 			ln.money++
 		}
-		*arena = append(*arena, pair{gap: gap, raw: raw, label: compactLabel(raw), val: v})
+		*arena = append(*arena, pair{gap: gap, raw: raw, label: compactLabel(raw), val: v, at: wordStart})
 	}
 	for i < len(text) {
 		size := wordRuneAt(text, i)
@@ -622,6 +627,17 @@ func readLine(text string, budget int, arena *[]pair) (line, int) {
 				j += n3 // the unit belongs to the count, not to the next label
 			}
 		}
+		// "(17.00)": an accounting negative.
+		if v.cls == clsMoney && v.fen > 0 && i > 0 && text[i-1] == '(' && j < len(text) && text[j] == ')' {
+			v.fen = -v.fen
+			v.raw = "-" + v.raw
+			flush(v, i-1)
+			j++
+			used++
+			i = j
+			labelStart = j
+			continue
+		}
 		flush(v, i)
 		used++
 		i = j
@@ -636,8 +652,44 @@ func readLine(text string, budget int, arena *[]pair) (line, int) {
 	// "服务费(10%): 20.30", "合计: 4件 ¥25.80").
 	for k := 1; k < len(ln.pairs); k++ {
 		p := &ln.pairs[k]
-		if p.label != "" && !unitWords[p.label] || p.val.cls != clsMoney {
+		if p.val.cls != clsMoney {
 			continue
+		}
+		switch bracketLabel(p.raw) {
+		case bracketClose:
+			// "积分抵扣(200分): -2.00", "优惠券(满150减15): -15.00": the
+			// label is the text before the bracket the counts sit in.
+			for j := k - 1; j >= 0; j-- {
+				q := &ln.pairs[j]
+				if q.val.cls == clsMoney {
+					break
+				}
+				if o := strings.LastIndexByte(q.raw, '('); o >= 0 && o > strings.LastIndexByte(q.raw, ')') {
+					if l := compactLabel(q.raw[:o]); l != "" {
+						p.raw, p.label = strings.TrimSpace(q.raw[:o]), l
+					}
+					for _, r := range ln.pairs[j:k] {
+						p.rate = p.rate || r.val.rate
+					}
+					break
+				}
+			}
+			continue
+		case bracketGroup:
+			// "会员9折(菜品): -57.00": a note in brackets is no label.
+			p.raw, p.label = "", ""
+		}
+		if p.label != "" && !unitWords[p.label] {
+			continue
+		}
+		if k >= 2 {
+			counts := true
+			for _, q := range ln.pairs[:k] {
+				counts = counts && (q.val.cls == clsInt || q.val.cls == clsQty)
+			}
+			if counts {
+				p.whole = compactLabel(text[:p.at])
+			}
 		}
 		if q := ln.pairs[k-1]; q.val.cls != clsMoney && q.val.cls != clsCode {
 			p.label = q.label
@@ -648,6 +700,29 @@ func readLine(text string, budget int, arena *[]pair) (line, int) {
 	ln.compact, ln.runes, ln.mask = compactLine(text)
 	ln.tk = tokenize(text)
 	return ln, used
+}
+
+const (
+	bracketNone  = iota
+	bracketClose // the label closes a bracket opened before ("分)")
+	bracketGroup // the label is a bracketed note ("(菜品)")
+)
+
+// bracketLabel says whether a label is only the end of a bracket opened
+// before it, or only a bracketed note.
+func bracketLabel(raw string) int {
+	raw = strings.TrimRight(raw, ":： ")
+	if raw == "" || raw[len(raw)-1] != ')' && raw[len(raw)-1] != ']' {
+		return bracketNone
+	}
+	o := strings.IndexAny(raw, "([")
+	switch {
+	case o < 0 && utf8.RuneCountInString(raw) <= 4:
+		return bracketClose
+	case o == 0 && strings.IndexAny(raw, ")]") == len(raw)-1:
+		return bracketGroup
+	}
+	return bracketNone
 }
 
 // endsLikeMarker: a cheap test before trying every marker at the end of s.

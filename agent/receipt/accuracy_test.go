@@ -26,6 +26,9 @@ const (
 	// checkDir holds a second set written independently of the rules, to
 	// catch rules that fit only their own labelled set.
 	checkDir = "../../testdata/receipts-check"
+	// check2Dir holds a third set, also written independently, of the long
+	// tail of shops (vouchers, deposits, top-ups, kitchen-side tickets).
+	check2Dir = "../../testdata/receipts-check2"
 )
 
 func readLabels(t testing.TB) []label { return readLabelsIn(t, receiptsDir) }
@@ -67,6 +70,7 @@ func show[T any](p *T) string {
 func TestAccuracy(t *testing.T) {
 	t.Run("labelled", func(t *testing.T) { accuracy(t, "accuracy", receiptsDir, 90) })
 	t.Run("check", func(t *testing.T) { accuracy(t, "check set", checkDir, 60) })
+	t.Run("check2", func(t *testing.T) { accuracy(t, "check2 set", check2Dir, 80) })
 }
 
 func accuracy(t *testing.T, name, dir string, atLeast int) {

@@ -718,6 +718,15 @@ func (a *analysis) findOrder(labels map[string]bool, suffixes bool) string {
 		if labels[k] {
 			return true
 		}
+		// "Ticket N. 00417", "Order N° 12", "Check Nr.": an order word and
+		// an abbreviation of number.
+		for _, ab := range numberAbbrevs {
+			if len(k) > len(ab) && strings.HasSuffix(k, ab) && isASCII(k) == isASCII(ab) {
+				if b := k[:len(k)-len(ab)]; labels[b] && !c.decoys[b] {
+					return true
+				}
+			}
+		}
 		if suffixes {
 			for _, suf := range c.ordSuffix {
 				if strings.HasSuffix(k, suf) && containsAny(k, c.ordExcept) == "" {
@@ -755,6 +764,9 @@ func (a *analysis) findOrder(labels map[string]bool, suffixes bool) string {
 	}
 	return ""
 }
+
+// numberAbbrevs end an order label ("Ticket N.", "Order N°", "Bon Nr.").
+var numberAbbrevs = []string{"no", "nr", "n", "n°", "nº", "num", "number", "#"}
 
 // japanese reports a receipt in Japanese (kana beyond the の that Chinese
 // shop names borrow), where ¥ means yen.

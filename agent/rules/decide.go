@@ -915,6 +915,10 @@ zone:
 	}
 	var items []Item
 	var itemSum int64
+	// netItems: an item line prints a price and a lower line total (吊牌价
+	// 1299.00, 折后价 909.30): the discount printed below may already be
+	// in the line totals, so both are tried, as for savings.
+	netItems := false
 	pending := ""
 	for i := 0; i < zoneEnd; i++ {
 		ln := &a.lines[i]
@@ -943,6 +947,9 @@ zone:
 			continue
 		}
 		itemSum += fen
+		if !netItems && discountedColumn(ln, qty) {
+			netItems = true
+		}
 		if len(items) < maxItems {
 			items = append(items, Item{Name: name, Qty: qty, AmountFen: fen})
 		}
@@ -1015,6 +1022,15 @@ zone:
 		if fits(itemSum, false) {
 			return items, ""
 		}
+		if netItems && disc != 0 {
+			d := disc
+			disc = 0
+			ok := fits(itemSum, false)
+			disc = d
+			if ok {
+				return items, ""
+			}
+		}
 	}
 	for _, s := range subs {
 		checked = true
@@ -1046,6 +1062,34 @@ zone:
 	}
 	return items, fmt.Sprintf("%s + tax %s + fees %s - discounts %s%s does not match %s %s",
 		base, FormatFen(tax), FormatFen(fee), FormatFen(disc), paidNote, strings.TrimSpace(amt.raw), FormatFen(amt.fen))
+}
+
+// discountedColumn: an item line whose line total is below its quantity
+// times the first price printed on it (a list price and a net price).
+func discountedColumn(ln *line, qty string) bool {
+	first, last := int64(-1), int64(-1)
+	n := 0
+	for _, p := range ln.pairs {
+		if p.val.cls == clsMoney {
+			if first < 0 {
+				first = p.val.fen
+			}
+			last = p.val.fen
+			n++
+		}
+	}
+	if n < 2 || last <= 0 {
+		return false
+	}
+	q, d := parseMoney(qty)
+	if d < 0 || q <= 0 {
+		q = 100
+	}
+	if q > 1e8 || first > 1e12 {
+		return false
+	}
+	// first × qty, in fen; qty is read in hundredths.
+	return last*100 < first*q
 }
 
 // paymentLabel: a tender, change or paid-by label ("Amount Paid 0.00" is

@@ -200,7 +200,7 @@ Balance Due 68.00`, true, 6800, "3307", "Balance Due"},
 		{"top-up unpaid", "储值套餐 充1000送200 1 1000.00\n应收 1000.00\n请到前台付款", true, 100000, "", "应收"},
 		{"top-up paid", "储值套餐 充1000送200 1 1000.00\n应收 1000.00\n微信支付 1000.00", false, 0, "", "already paid"},
 		{"fuel card", "加油金额 294.28\n实付金额 294.28\n支付方式：加油卡", false, 0, "", "already paid"},
-		{"big5 no marker", "牛肉麵 2 583.00\n總計 583.00", false, 0, "", "traditional"},
+		{"big5 no marker", "台北牛肉麵館\n牛肉麵 2 583.00\n總計 583.00\n謝謝光臨", false, 0, "", "traditional"},
 		// Order labels.
 		{"transaction serial", "交易流水：17261126105522\n合计 10.00", true, 1000, "17261126105522", "合计"},
 		{"receipt number", "收据号：DJ2611260019\n合计 10.00", true, 1000, "DJ2611260019", "合计"},

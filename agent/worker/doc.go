@@ -25,7 +25,9 @@
 // the printer is reopened with backoff, and a job interrupted mid-way is
 // resent whole and counted as a reprint (what a printer has physically
 // printed cannot be known from what its driver accepted, and a partial
-// receipt followed by its rest would be worse than a repeated one). The
+// receipt followed by its rest would be worse than a repeated one); the
+// resend prints the QR codes its first attempt obtained, without asking the
+// source again. The
 // count reaches the Queue through Sending; the spool queue (SpoolQueue)
 // cannot record it for a job that is already sending, so /api/jobs shows
 // such a resend with the reprint count of its last crash recovery only.

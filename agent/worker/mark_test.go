@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -123,4 +124,31 @@ func TestAnalysedOncePerCut(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A job resent after a printer error prints the code of its first attempt
+// at once, without asking the source again.
+func TestResendReusesQR(t *testing.T) {
+	r := newRig(t, worker.Config{PaperDots: 576})
+	in := testReceipt("TEA 12.34\nTOTAL 12.34")
+	r.p.FailAfter(len(in)+100, fmt.Errorf("unplugged: %w", drivers.ErrOffline)) // inside the QR block
+	r.q.add("j1", in, time.Now())
+	time.Sleep(100 * time.Millisecond)
+	r.p.Reconnect()
+	res := r.q.wait(t, "j1")
+	r.qr.mu.Lock()
+	asked := len(r.qr.asked)
+	r.qr.mu.Unlock()
+	if asked != 1 {
+		t.Fatalf("the source was asked %d times, want once", asked)
+	}
+	if res.Reprint != 1 || res.QR != worker.QRSpliced {
+		t.Fatalf("reprint %d qr %q, want 1, spliced", res.Reprint, res.QR)
+	}
+	got := r.p.Bytes()
+	first := len(in) + 100
+	if len(got) < first {
+		t.Fatalf("printed %d bytes", len(got))
+	}
+	expectSpliced(t, in, got[first:], 0, "weixin://wxpay/bizpayurl?pr=j1-0", 576)
 }

@@ -269,8 +269,9 @@ func (w *Worker) Run(ctx context.Context) error {
 func (w *Worker) printWithRetry(ctx context.Context, job Job) {
 	delay := w.cfg.RetryMin
 	log := w.log.With("job", job.ID)
+	codes := map[int]QRResponse{} // answers already had, by receipt, reused when the job is resent
 	for {
-		res, wrote, err := w.printJob(ctx, job)
+		res, wrote, err := w.printJob(ctx, job, codes)
 		if err == nil {
 			if ferr := w.q.Finish(job.ID, res, nil); ferr != nil {
 				log.Error("worker: finish job", "err", ferr)
@@ -338,6 +339,11 @@ type stream struct {
 
 	analysis   Analysis // of buf[:analyzedTo]
 	analyzedTo int
+
+	// codes holds the answers of earlier attempts at this job: a resend
+	// after a printer error prints the same code at once, without asking
+	// (and perhaps waiting) again.
+	codes map[int]QRResponse
 }
 
 // marked waits for the job's Sending mark and returns its error.
@@ -391,7 +397,7 @@ func holdable(t escpos.Token) bool {
 	return t.IsTail() || t.Op == escpos.OpInit || t.Op == escpos.OpStatusQuery
 }
 
-func (w *Worker) printJob(ctx context.Context, job Job) (Result, bool, error) {
+func (w *Worker) printJob(ctx context.Context, job Job, codes map[int]QRResponse) (Result, bool, error) {
 	sh := &shared{res: Result{Reprint: job.Reprint}}
 	snapshot := func() Result {
 		sh.mu.Lock()
@@ -406,7 +412,7 @@ func (w *Worker) printJob(ctx context.Context, job Job) (Result, bool, error) {
 	// job is read and analysed; the printer gets no byte before it is done.
 	mark := make(chan error, 1)
 	go func() { mark <- w.q.Sending(job.ID, job.Reprint) }()
-	s := &stream{job: job, p: p, hold: -1, res: sh, mark: mark}
+	s := &stream{job: job, p: p, hold: -1, res: sh, mark: mark, codes: codes}
 	defer s.marked() // the mark has ended before the attempt does
 	rc, err := job.Open(ctx)
 	if err != nil {
@@ -610,6 +616,11 @@ func (w *Worker) decide(ctx context.Context, s *stream, r *Receipt, cutAt time.T
 		return QRNone, fmt.Sprintf("the job is older than qr_max_age (%s)", w.cfg.QRMaxAge), nil, resp, nil
 	}
 	s.placed = true // one request per job unless qr_copies = "all"
+	if resp, ok := s.codes[r.Index]; ok {
+		ch := make(chan answer, 1)
+		ch <- answer{resp: resp}
+		return w.decideAnswer(s, r, ch)
+	}
 
 	req := QRRequest{
 		Printer: w.cfg.Printer, JobID: s.job.ID, ReceiptIndex: r.Index,
@@ -649,6 +660,9 @@ func (w *Worker) decideAnswer(s *stream, r *Receipt, ch chan answer) (outcome, r
 	a := <-ch
 	if a.err != nil {
 		return QRError, a.err.Error(), nil, resp, nil
+	}
+	if s.codes != nil && (a.resp.CodeURL != "" || a.resp.Paid) {
+		s.codes[r.Index] = a.resp
 	}
 	b, err := w.block(s, r, a.resp)
 	if err != nil {

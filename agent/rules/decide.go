@@ -1161,9 +1161,27 @@ func itemOf(ln *line) (name, qty string, fen int64, ok bool) {
 	for start > 0 && emptyGap(ln.pairs[start].gap) {
 		start--
 	}
-	// pairs[start] opens the trailing run; its gap is the name.
-	name = strings.TrimFunc(ln.pairs[start].gap, func(r rune) bool { return isDecor(r) || r == 'x' || r == '×' })
-	if start < last {
+	// A code glued to the name ("跑步鞋 R901  1  699.00") is part of it.
+	codeInName := false
+	if p := &ln.pairs[start]; start < last && (p.val.cls == clsCode || p.val.cls == clsInt) &&
+		(glued(p.gap) || p.val.raw != "" && isASCIILetter(p.val.raw[0])) {
+		start++
+		codeInName = true
+	}
+	// pairs[start] opens the trailing run; its gap is the name, or the
+	// text from the line start when the gap is glued to a number before
+	// it ("运动袜3双装  2  39.00").
+	gap := ln.pairs[start].gap
+	if start > 0 && gap != "" && gap[0] != ' ' && gap[0] != '\t' {
+		gap = ln.text[:ln.pairs[start].at]
+		if f := strings.Fields(gap); len(f) > 1 && strings.Trim(f[0], "0123456789") == "" {
+			gap = strings.Join(f[1:], " ")
+		}
+	} else if codeInName {
+		gap = ln.text[ln.pairs[start-1].at-len(ln.pairs[start-1].gap) : ln.pairs[start].at]
+	}
+	name = strings.TrimFunc(gap, func(r rune) bool { return isDecor(r) || r == 'x' || r == '×' })
+	if start < last && !(codeInName && ln.pairs[start].val.cls == clsMoney) {
 		qty = ln.pairs[start].val.raw
 	}
 	if start == 0 && name != "" {
@@ -1191,6 +1209,15 @@ func itemOf(ln *line) (name, qty string, fen int64, ok bool) {
 		name = ""
 	}
 	return name, qty, fen, true
+}
+
+// glued: a label that runs into the number after it ("R" of "R901").
+func glued(g string) bool {
+	if g == "" || g[len(g)-1] == ' ' || g[len(g)-1] == '\t' {
+		return false
+	}
+	r, _ := utf8.DecodeLastRuneInString(g)
+	return hasNameRune(string(r))
 }
 
 // emptyGap: only spaces, decoration, units or an "x" between two numbers.

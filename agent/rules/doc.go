@@ -35,8 +35,13 @@
 //   - no not-payable signal (refund, void, report, kitchen or bar ticket,
 //     takeaway or delivery slip, card slip, tender or paid-by line with a
 //     non-zero amount, payment-method line naming a payment type) shows,
-//     unless a keep-payable word (待支付, 未付) on the same or the next line
-//     cancels it (paid-by and payment-method lines only). One exception,
+//     unless a keep-payable word (待支付, 未付) on the same line, or alone
+//     as a status on the next line, cancels it (paid-by and payment-method
+//     lines only). Delivery slips are refused even cash on delivery. A
+//     platform voucher (a label naming 美团, 大众点评, 抖音, 口碑, 团购, 核销)
+//     is a payment made elsewhere, a paid-by line; a shop's own coupon (优惠券,
+//     代金券, 满减) is a discount. A payment word in an item name (an amount
+//     after a count: "储值套餐 充1000送200  1  1000.00") is no paid-by line. One exception,
 //     only when the set has "remaining_balance": true (off by default, as
 //     DESIGN §7 makes any paid-by line with an amount a refusal), a
 //     remaining balance: when the only signals are paying labels with
@@ -49,7 +54,8 @@
 //     the lines between them account for the difference (合计 430.00, 服务费
 //     43.00, 总计 473.00; fees and tax added, discounts and payments taken
 //     off): then the last one is due. Tiers marked only_without_tender (实付,
-//     实收) count only when no tender line exists;
+//     实收) count only when no tender line exists; deposit_due labels (应付定金)
+//     are first-tier amounts due that skip the cross-check below;
 //   - the amount is in the home currency: its marker, and every marker on
 //     the receipt, maps to currency.code ($, HK$, NT$, MOP, € and EUR do not,
 //     unless the merchant maps them); Japanese receipts (¥ is yen) are not,
@@ -59,9 +65,14 @@
 //   - the cross-check passes: when items are listed (an item line's amount is
 //     its line total), or a subtotal, a lower-tier or earlier total is
 //     printed, one of them plus tax plus fees minus discounts (minus the
-//     payments, for a remaining balance) equals the amount; savings (已优惠,
-//     会员共节省) may or may not have been taken off already, so both are
-//     tried. Lines under an item that carry a decoy or savings amount (原价：
+//     payments, for a remaining balance) plus adjustments (四舍五入, signed)
+//     equals the amount; savings (已优惠, 会员共节省) may or may not have been
+//     taken off already, so both are tried, and so is a discount when item
+//     lines print a list price and a lower net total. A label ending in a
+//     bracket closed after counts ("积分抵扣(200分)", "优惠券(满150减15)") is
+//     the text before the bracket; a bracketed note ("会员9折(菜品)") is no
+//     label; numbers inside a label ("满100减20", "第2件5折") are tried
+//     without them. Lines under an item that carry a decoy or savings amount (原价：
 //     128.00 会员价节省：20.00) are annotations, neither items nor terms.
 //
 // A receipt with no amount carrying decimals or a currency marker, but an
@@ -95,6 +106,8 @@
 //	  "discount_contains": ["discount", "优惠", "折扣"],
 //	  "tax": ["税额", "Tax", "VAT"],
 //	  "fee": ["打包费", "服务费", "茶位费", "餐位费", "Service"],
+//	  "adjustment": ["四舍五入", "尾数调整", "Rounding"],
+//	  "deposit_due": ["应付定金", "应收订金"],
 //	  "info": ["桌号", "人数", "积分", "会员价", "件数"],
 //	  "info_contains": ["余额", "电话"],
 //	  "category_suffix": ["小计", "合计"],
@@ -119,6 +132,8 @@
 //
 // What each key means:
 //   - amount_due: tiers of amount-due labels, by precedence.
+//   - adjustment: signed rounding lines, added as printed; deposit_due:
+//     labels of a deposit still to be collected (first tier, no cross-check).
 //   - subtotal, discount, discount_total, tax, fee: the cross-check's terms;
 //     discount_contains, tax_contains and fee_contains give the role to any
 //     label containing the word ("Member Discount", "包间服务费");
@@ -144,7 +159,7 @@
 //     signal), "keep_cancels" (a keep-payable word on the signal's line or
 //     the next line cancels it: "支付方式: 微信支付" then "支付状态: 待支付"),
 //     "cancelled_by" (one of these anywhere on the receipt turns the signal
-//     off: 货到付款 on a delivery slip), "payment" (its labels are payment
+//     off; none built in), "payment" (its labels are payment
 //     lines: never items, and a remaining balance may follow them).
 //   - keep_payable: words that keep a receipt payable despite paid-by lines.
 //

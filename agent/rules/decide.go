@@ -453,6 +453,18 @@ func (a *analysis) signals() (hits []hit, tendered, hasChange bool) {
 			}
 		}
 	}
+	// Item lines come before the first total; a payment word in a line
+	// there with a count before its amount names an item.
+	itemZone := len(a.lines)
+zone:
+	for i := range a.lines {
+		for _, p := range a.lines[i].pairs {
+			if p.val.cls == clsMoney && (p.role == roleDue || p.role == roleSubtotal || p.role == roleDiscountTotal) {
+				itemZone = i
+				break zone
+			}
+		}
+	}
 	var tenderHits []hit
 	for i := range a.lines {
 		ln := &a.lines[i]
@@ -522,7 +534,7 @@ signal:
 					// An item named after a payment ("储值套餐 充1000送200
 					// 1 1000.00", "会员卡 1 100.00"): a count before the
 					// amount makes it a sale, not a payment.
-					if k > 0 && (ln.pairs[k-1].val.cls == clsInt || ln.pairs[k-1].val.cls == clsQty) && !hasSuffixAny(q.label, sg.LabelSuffixes) {
+					if i < itemZone && countBefore(ln, k) && !hasSuffixAny(q.label, sg.LabelSuffixes) {
 						continue
 					}
 					if hasSuffixAny(q.label, sg.LabelSuffixes) ||
@@ -929,7 +941,7 @@ zone:
 		known := false
 		for k := range ln.pairs {
 			p := &ln.pairs[k]
-			if p.role != roleNone && p.role != roleFee || p.role == roleNone && c.paymentLabel(p.label, &p.tk) {
+			if p.role != roleNone && p.role != roleFee || p.role == roleNone && c.paymentLabel(p.label, &p.tk) && !countBefore(ln, lastMoney(ln)) {
 				known = true
 				break
 			}
@@ -1209,6 +1221,26 @@ func itemOf(ln *line) (name, qty string, fen int64, ok bool) {
 		name = ""
 	}
 	return name, qty, fen, true
+}
+
+// lastMoney is the index of the line's last money value (-1: none).
+func lastMoney(ln *line) int {
+	for k := len(ln.pairs) - 1; k >= 0; k-- {
+		if ln.pairs[k].val.cls == clsMoney {
+			return k
+		}
+	}
+	return -1
+}
+
+// countBefore: the value before pair k is a count (a quantity, or an
+// integer below 1000: no card number), so pair k is a line total.
+func countBefore(ln *line, k int) bool {
+	if k <= 0 {
+		return false
+	}
+	v := ln.pairs[k-1].val
+	return v.cls == clsQty || v.cls == clsInt && v.fen < 100000
 }
 
 // glued: a label that runs into the number after it ("R" of "R901").

@@ -801,17 +801,25 @@ const (
 	simpOnly = "总计额号单务费应实数点价钱鸡鱼饭汤厅馆们时间对发统业联证这个为与会乐电话杂货烧锅虾饼葱酱肠咸热冻谢临顾楼区门马车东华风"
 )
 
-// scripts maps the characters of tradOnly to 't' and of simpOnly to 's'.
-var scripts = func() map[rune]byte {
-	m := make(map[rune]byte, 2*len(tradOnly)/3)
-	for _, r := range tradOnly {
-		m[r] = 't'
+// cjkBits is a set of CJK unified ideographs (U+4E00..U+9FFF).
+type cjkBits [(0x9FFF - 0x4E00 + 64) / 64]uint64
+
+func newCJKBits(chars string) *cjkBits {
+	b := new(cjkBits)
+	for _, r := range chars {
+		if r >= 0x4E00 && r <= 0x9FFF {
+			b[(r-0x4E00)/64] |= 1 << ((r - 0x4E00) % 64)
+		}
 	}
-	for _, r := range simpOnly {
-		m[r] = 's'
-	}
-	return m
-}()
+	return b
+}
+
+func (b *cjkBits) has(r rune) bool {
+	return r >= 0x4E00 && r <= 0x9FFF && b[(r-0x4E00)/64]&(1<<((r-0x4E00)%64)) != 0
+}
+
+// tradBits and simpBits hold the characters of tradOnly and simpOnly.
+var tradBits, simpBits = newCJKBits(tradOnly), newCJKBits(simpOnly)
 
 // traditional reports a receipt written in traditional characters.
 func (a *analysis) traditional() bool {
@@ -821,10 +829,10 @@ func (a *analysis) traditional() bool {
 			if r < 0x4E00 {
 				continue
 			}
-			switch scripts[r] {
-			case 't':
+			switch {
+			case tradBits.has(r):
 				t++
-			case 's':
+			case simpBits.has(r):
 				s++
 			}
 		}
@@ -931,11 +939,11 @@ zone:
 	// 1299.00, 折后价 909.30): the discount printed below may already be
 	// in the line totals, so both are tried, as for savings.
 	netItems := false
-	pending := ""
+	pending := -1 // a line without amounts that may name the next line's item
 	for i := 0; i < zoneEnd; i++ {
 		ln := &a.lines[i]
 		if ln.money == 0 {
-			pending = lineName(ln)
+			pending = i
 			continue
 		}
 		known := false
@@ -948,13 +956,13 @@ zone:
 		}
 		name, qty, fen, ok := itemOf(ln)
 		if known || !ok {
-			pending = ""
+			pending = -1
 			continue
 		}
-		if name == "" {
-			name = pending
+		if name == "" && pending >= 0 {
+			name = lineName(&a.lines[pending])
 		}
-		pending = ""
+		pending = -1
 		if name == "" {
 			continue
 		}

@@ -65,10 +65,7 @@ fuzz-short:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./... | grep -vE '^(PASS|\?)'
 	$(GO) build -o .bench-printpay ./agent/cmd/printpay
-	-$(GO) run ./internal/cmd/printbench -target printpay -printpay .bench-printpay -jobs 500
-	-$(GO) run ./internal/cmd/printbench -target printpay -printpay .bench-printpay -jobs 500 -payable
-	-$(GO) run ./internal/cmd/printbench -target p910nd -jobs 500
-	-$(GO) run ./internal/cmd/printbench -target cups -jobs 100
+	-$(GO) run ./internal/cmd/printbench -target all -printpay .bench-printpay -jobs 500
 	rm -f .bench-printpay
 
 lint:

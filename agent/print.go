@@ -93,6 +93,9 @@ func workerParts(p Printer) (worker.Config, worker.Opener, worker.Analyzer, erro
 		PaidNotice: p.Agent.Server.PaidNotice,
 		Cut:        prof.Cut,
 		Buzzer:     prof.Buzzer,
+		// Queries of the POS forwarded in a job are announced to the cache
+		// so the printer's one-byte answers are read as their answers.
+		Cache: p.Status,
 	}
 	if p.Agent.Intake.AppendCut || prof.AppendCut {
 		wc.AppendCut = prof.Cut

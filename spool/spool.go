@@ -570,6 +570,19 @@ func (s *Spool) MarkSending(id string) error {
 	})
 }
 
+// MarkResend records that a job being sent is sent again from its start
+// (its printer failed mid-job): Reprint is incremented, synced like a state
+// change, so the status shows that the receipt may come out twice.
+func (s *Spool) MarkResend(id string) error {
+	return s.update(id, true, func(j *Job) error {
+		if j.State != Sending {
+			return fmt.Errorf("%w: %s is %s, not sending", ErrState, id, j.State)
+		}
+		j.Reprint++
+		return nil
+	})
+}
+
 // MarkDone records that the job reached the printer.
 func (s *Spool) MarkDone(id string) error {
 	return s.update(id, true, func(j *Job) error {

@@ -636,3 +636,27 @@ func TestDiscard(t *testing.T) {
 		t.Fatalf("%d jobs after Discard and reopen", n)
 	}
 }
+
+// MarkResend counts a resend of a job being sent, durably, and only then.
+func TestMarkResend(t *testing.T) {
+	fs := newCrashFS(5)
+	s := openT(t, fs, Options{})
+	id := spoolJob(t, s, "front", []byte("job"))
+	if err := s.MarkResend(id); !errors.Is(err, ErrState) {
+		t.Fatalf("MarkResend of a pending job: %v, want ErrState", err)
+	}
+	s.MarkSending(id)
+	if err := s.MarkResend(id); err != nil {
+		t.Fatal(err)
+	}
+	if j, _ := s.Get(id); j.Reprint != 1 || j.State != Sending {
+		t.Fatalf("after MarkResend: %+v", j)
+	}
+	// Synced: a crash now keeps the count (recovery adds its own resend).
+	fs.Crash()
+	s2 := openT(t, fs, Options{})
+	defer s2.Close()
+	if j, _ := s2.Get(id); j.Reprint != 2 || j.State != Pending {
+		t.Fatalf("after a crash: %+v, want reprint 2 (one resend, one recovery), pending", j)
+	}
+}

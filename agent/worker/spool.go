@@ -31,13 +31,18 @@ func (q *spoolQueue) Next(ctx context.Context) (Job, error) {
 	}, nil
 }
 
-func (q *spoolQueue) Sending(id string, _ int) error {
+func (q *spoolQueue) Sending(id string, reprint int) error {
 	j, err := q.sp.Get(id)
 	if err != nil {
 		return err
 	}
 	if j.State == spool.Sending {
-		return nil // a retry of the same job
+		// A retry of the same job: counted when bytes of the earlier try
+		// reached the printer (the worker then raised reprint).
+		if reprint > j.Reprint {
+			return q.sp.MarkResend(id)
+		}
+		return nil
 	}
 	return q.sp.MarkSending(id)
 }

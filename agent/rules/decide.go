@@ -317,15 +317,16 @@ func (a *analysis) labelsOnNextLine() {
 		if len(ln.pairs) != 0 || ln.runes > 16 || blank(ln.tail) {
 			continue
 		}
+		next := &a.lines[i+1]
+		if len(next.pairs) != 1 || next.pairs[0].label != "" || !blank(next.tail) || next.pairs[0].val.cls != clsMoney {
+			continue
+		}
 		k := compactLabel(ln.text)
 		if r, _ := a.c.roleOf(k, &ln.tk); r == roleNone || r == roleInfo || r == roleCategory {
 			continue
 		}
-		next := &a.lines[i+1]
-		if len(next.pairs) == 1 && next.pairs[0].label == "" && blank(next.tail) && next.pairs[0].val.cls == clsMoney {
-			next.pairs[0].label = k
-			next.pairs[0].raw = ln.text
-		}
+		next.pairs[0].label = k
+		next.pairs[0].raw = ln.text
 	}
 	// A small table: "数量合计   金额合计" over "3   47.00" gives each value
 	// the heading above it, when the counts agree.
@@ -491,7 +492,7 @@ zone:
 	}
 signal:
 	for _, sg := range c.signals {
-		for i := range a.lines {
+		for i := 0; i < len(a.lines) && len(sg.cancel.words) > 0; i++ {
 			if sg.cancel.find(a.lines[i].compact, a.lines[i].mask, &a.lines[i].tk) != "" {
 				continue signal
 			}
@@ -646,7 +647,7 @@ func (a *analysis) explains(from, to int, delta int64) bool {
 				minus += abs
 			case p.role == roleSavings:
 				save += abs
-			case p.role != roleDue && a.c.paymentLabel(p.label, &p.tk):
+			case p.role != roleDue && a.c.paymentLabel(p.label, p.mask, &p.tk):
 				minus += abs
 			}
 		}
@@ -948,13 +949,23 @@ zone:
 		}
 		known := false
 		for k := range ln.pairs {
-			p := &ln.pairs[k]
-			if p.role != roleNone && p.role != roleFee || p.role == roleNone && c.paymentLabel(p.label, &p.tk) && !countBefore(ln, lastMoney(ln)) {
+			if p := &ln.pairs[k]; p.role != roleNone && p.role != roleFee {
 				known = true
 				break
 			}
 		}
-		name, qty, fen, ok := itemOf(ln)
+		name, qty, fen, ok := "", "", int64(0), false
+		if !known {
+			name, qty, fen, ok = itemOf(ln)
+		}
+		if ok && !countBefore(ln, lastMoney(ln)) {
+			for k := range ln.pairs {
+				if p := &ln.pairs[k]; p.role == roleNone && c.paymentLabel(p.label, p.mask, &p.tk) {
+					known = true
+					break
+				}
+			}
+		}
 		if known || !ok {
 			pending = -1
 			continue
@@ -1114,7 +1125,7 @@ func discountedColumn(ln *line, qty string) bool {
 
 // paymentLabel: a tender, change or paid-by label ("Amount Paid 0.00" is
 // no item).
-func (c *compiled) paymentLabel(k string, tk *tokens) bool {
+func (c *compiled) paymentLabel(k string, km uint64, tk *tokens) bool {
 	if k == "" {
 		return false
 	}
@@ -1126,7 +1137,6 @@ func (c *compiled) paymentLabel(k string, tk *tokens) bool {
 			return true
 		}
 	}
-	km := runeMask(k)
 	for _, sg := range c.signals {
 		if !sg.Payment {
 			continue

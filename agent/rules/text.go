@@ -150,6 +150,9 @@ func wordRuneAt(text string, i int) int {
 	if c == 0xE2 && i+2 < len(text) && text[i+1] == 0x82 && text[i+2] == 0xAC { // €
 		return 3
 	}
+	if c >= 0xE4 && c <= 0xE9 && i+2 < len(text) { // a CJK ideograph
+		return -3
+	}
 	_, n := utf8.DecodeRuneInString(text[i:])
 	return -n
 }
@@ -511,6 +514,14 @@ func compactLine(s string) (string, int, uint64) {
 			buf = append(buf, c)
 			mask |= byteBit(c)
 			runes++
+			continue
+		}
+		// CJK ideographs (lead bytes E4..E9) are never decoration.
+		if c >= 0xE4 && c <= 0xE9 && i+3 <= len(s) {
+			buf = append(buf, s[i:i+3]...)
+			mask |= byteBit(c) | byteBit(s[i+1]) | byteBit(s[i+2])
+			runes++
+			i += 3
 			continue
 		}
 		r, n := utf8.DecodeRuneInString(s[i:])

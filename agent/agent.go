@@ -32,8 +32,9 @@ type Printer struct {
 	AgentAddrs []string
 	Logger     *slog.Logger // with the printer attribute
 
-	link   *link   // the server link; nil without one
-	pauses *pauses // the status page's pause button; nil: never paused
+	link    *link             // the server link; nil without one
+	pauses  *pauses           // the status page's pause button; nil: never paused
+	latency *status.Histogram // job end → printed, for /metrics; nil: not measured
 }
 
 // PrintFunc prints one printer's jobs until ctx is done. An error other
@@ -221,8 +222,10 @@ func RunWith(ctx context.Context, cfg config.Config, logger *slog.Logger, opt Op
 			return err
 		}
 	}
+	latency := status.NewHistogram(nil)
 	sopt := status.Options{
-		Spool: sp, Intake: in, Printers: printers, ServerURL: cfg.Server.URL, Version: Version,
+		Latency: latency,
+		Spool:   sp, Intake: in, Printers: printers, ServerURL: cfg.Server.URL, Version: Version,
 		Password: password, Logger: logger.With("component", "status"),
 		Logs: logs, Printed: printedFunc(cfg), DemoPay: opt.DemoPay,
 		Pause: func(printer string, on bool) error {
@@ -294,7 +297,7 @@ func RunWith(ctx context.Context, cfg config.Config, logger *slog.Logger, opt Op
 			plog.Info("agent: no printing for this printer yet; its jobs stay pending", "driver", p.Driver)
 			continue
 		}
-		pr := Printer{Config: p, Spool: sp, Status: caches[p.Name], Agent: cfg, AgentAddrs: agentAddrs, Logger: plog, link: lk, pauses: pz}
+		pr := Printer{Config: p, Spool: sp, Status: caches[p.Name], Agent: cfg, AgentAddrs: agentAddrs, Logger: plog, link: lk, pauses: pz, latency: latency}
 		run("printer "+p.Name, func(ctx context.Context) error { return opt.Print(ctx, pr) })
 	}
 	if opt.Ready != nil {

@@ -10,6 +10,7 @@ import (
 	"printpay.dev/printpay/agent/escpos"
 	"printpay.dev/printpay/agent/receipt"
 	"printpay.dev/printpay/agent/render"
+	"printpay.dev/printpay/agent/status"
 	"printpay.dev/printpay/agent/worker"
 	"printpay.dev/printpay/drivers"
 	"printpay.dev/printpay/drivers/all"
@@ -33,6 +34,9 @@ func Workers(qr worker.QRSource) PrintFunc {
 			return err
 		}
 		q := worker.SpoolQueue(p.Spool, p.Config.Name)
+		if p.latency != nil {
+			q = latencyQueue{q, p.latency}
+		}
 		if p.pauses != nil {
 			q = p.pauses.queue(p.Config.Name, q)
 		}
@@ -150,4 +154,18 @@ func printedFunc(cfg config.Config) func(spool.Job, []byte) ([]byte, error) {
 		r.Encoding = escpos.Scan(original, escpos.Options{Encoding: p.encoding}).Encoding
 		return worker.Printed(original, r, p.wc)
 	}
+}
+
+// latencyQueue observes each printed job's latency (job end → last byte at
+// the printer) for /metrics.
+type latencyQueue struct {
+	worker.Queue
+	h *status.Histogram
+}
+
+func (q latencyQueue) Finish(id string, r worker.Result, printErr error) error {
+	if printErr == nil && r.Latency > 0 {
+		q.h.Observe(r.Latency)
+	}
+	return q.Queue.Finish(id, r, printErr)
 }

@@ -115,6 +115,9 @@ type Result struct {
 	QRReason string
 	Reprint  int
 	Receipts []ReceiptResult
+	// Latency is from the job's end (its last byte read from the spool) to
+	// its last byte accepted by the printer; 0 until the job is printed.
+	Latency time.Duration
 }
 
 // ReceiptResult is one receipt's part of a Result.
@@ -477,6 +480,7 @@ func (w *Worker) printJob(ctx context.Context, job Job, codes map[int]QRResponse
 	if ctx.Err() != nil {
 		return snapshot(), s.wroteAny, ctx.Err()
 	}
+	jobEnd := w.now()
 	if err := w.endJob(ctx, s, truncated); err != nil {
 		return snapshot(), s.wroteAny, err
 	}
@@ -488,6 +492,9 @@ func (w *Worker) printJob(ctx context.Context, job Job, codes map[int]QRResponse
 			return snapshot(), s.wroteAny, err
 		}
 	}
+	sh.mu.Lock()
+	sh.res.Latency = w.now().Sub(jobEnd)
+	sh.mu.Unlock()
 	return snapshot(), s.wroteAny, nil
 }
 

@@ -675,7 +675,10 @@ func (a *analysis) foreignCurrencies() []string {
 			}
 		}
 		if w := c.foreignSymbols; len(w.words) > 0 {
-			tm := runeMask(ln.text)
+			// The compact text drops $, € and ¥ and folds ASCII case;
+			// foreign symbols hold no capitals, so its mask with those
+			// three added covers the line.
+			tm := ln.mask | keptOutMask
 			for k, m := range w.words {
 				if w.masks[k]&^tm == 0 && strings.Contains(ln.text, m) {
 					note(c.markers[m])
@@ -802,6 +805,10 @@ const (
 	simpOnly = "总计额号单务费应实数点价钱鸡鱼饭汤厅馆们时间对发统业联证这个为与会乐电话杂货烧锅虾饼葱酱肠咸热冻谢临顾楼区门马车东华风"
 )
 
+// keptOutMask: the bytes of what compact text leaves out that foreign
+// symbols may hold.
+var keptOutMask = runeMask("$€¥")
+
 // cjkBits is a set of CJK unified ideographs (U+4E00..U+9FFF).
 type cjkBits [(0x9FFF - 0x4E00 + 64) / 64]uint64
 
@@ -826,10 +833,20 @@ var tradBits, simpBits = newCJKBits(tradOnly), newCJKBits(simpOnly)
 func (a *analysis) traditional() bool {
 	t, s := 0, 0
 	for i := range a.lines {
-		for _, r := range a.lines[i].text {
-			if r < 0x4E00 {
+		text := a.lines[i].text
+		for j := 0; j < len(text); {
+			c := text[j]
+			if c < 0xE4 || c > 0xE9 || j+2 >= len(text) {
+				// Outside U+4E00..U+9FFF (text is valid UTF-8).
+				if _, n := utf8.DecodeRuneInString(text[j:]); c >= 0x80 {
+					j += n
+				} else {
+					j++
+				}
 				continue
 			}
+			r := rune(c&0x0F)<<12 | rune(text[j+1]&0x3F)<<6 | rune(text[j+2]&0x3F)
+			j += 3
 			switch {
 			case tradBits.has(r):
 				t++

@@ -89,12 +89,19 @@ func normalize(s string) string {
 		}
 		s = s[:cut]
 	}
-	clean := true
-	for _, r := range s {
-		if r < 0x20 && r != '\t' || r == 0x7f || r >= 0xFF01 && r <= 0xFF5E || r == 0x3000 || r == 0xFFE5 ||
-			r == 0x2212 || r == 0xFE63 || r == 0x2013 || r == utf8.RuneError {
+	clean := utf8.ValidString(s)
+	for i := 0; clean && i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 && c != '\t' || c == 0x7f {
 			clean = false
-			break
+		}
+		// Only runes led by E2, E3 or EF are mapped.
+		if c == 0xE2 || c == 0xE3 || c == 0xEF {
+			r, _ := utf8.DecodeRuneInString(s[i:])
+			if r >= 0xFF01 && r <= 0xFF5E || r == 0x3000 || r == 0xFFE5 ||
+				r == 0x2212 || r == 0xFE63 || r == 0x2013 || r == utf8.RuneError {
+				clean = false
+			}
 		}
 	}
 	if clean {

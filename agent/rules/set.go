@@ -574,14 +574,31 @@ func (s *Set) compile() *compiled {
 type wordList struct {
 	words []string
 	masks []uint64
-	ascii []bool
+	// cjk: indexes of the non-ASCII words; ascii: the ASCII words by the
+	// first byte of the token they must start at (lower case).
+	cjk   []int
+	ascii map[byte][]string
 }
 
 func newWordList(words []string) wordList {
-	w := wordList{words: words, masks: make([]uint64, len(words)), ascii: make([]bool, len(words))}
+	w := wordList{words: words, masks: make([]uint64, len(words))}
 	for i, x := range words {
 		w.masks[i] = runeMask(x)
-		w.ascii[i] = isASCII(x)
+		if !isASCII(x) {
+			w.cjk = append(w.cjk, i)
+			continue
+		}
+		if x == "" {
+			continue
+		}
+		if w.ascii == nil {
+			w.ascii = make(map[byte][]string)
+		}
+		b := x[0]
+		if b >= 'A' && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		w.ascii[b] = append(w.ascii[b], x)
 	}
 	return w
 }
@@ -590,15 +607,23 @@ func newWordList(words []string) wordList {
 // words tk of the text as printed (for ASCII words), "" when none; sm is
 // runeMask(compact) or a superset of it.
 func (w wordList) find(compact string, sm uint64, tk *tokens) string {
-	for i, word := range w.words {
-		if w.ascii[i] {
-			if tk.letters && tk.has(word) {
+	for _, i := range w.cjk {
+		if w.masks[i]&^sm == 0 && strings.Contains(compact, w.words[i]) {
+			return w.words[i]
+		}
+	}
+	if w.ascii == nil || !tk.letters {
+		return ""
+	}
+	for k := 0; k < tk.n; k++ {
+		b := tk.raw[tk.span[k][0]]
+		if b >= 'A' && b <= 'Z' {
+			b += 'a' - 'A'
+		}
+		for _, word := range w.ascii[b] {
+			if tk.hasAt(k, word) {
 				return word
 			}
-			continue
-		}
-		if w.masks[i]&^sm == 0 && strings.Contains(compact, word) {
-			return word
 		}
 	}
 	return ""
@@ -638,16 +663,24 @@ func tokenize(raw string) tokens {
 // or two or three consecutive words run together.
 func (t *tokens) has(word string) bool {
 	for k := 0; k < t.n; k++ {
-		rest := word
-		for m := k; m < t.n && m < k+3; m++ {
-			tok := t.raw[t.span[m][0]:t.span[m][1]]
-			if len(tok) > len(rest) || !strings.EqualFold(tok, rest[:len(tok)]) {
-				break
-			}
-			rest = rest[len(tok):]
-			if rest == "" {
-				return true
-			}
+		if t.hasAt(k, word) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasAt: word is token k, or tokens k, k+1 (and k+2) run together.
+func (t *tokens) hasAt(k int, word string) bool {
+	rest := word
+	for m := k; m < t.n && m < k+3; m++ {
+		tok := t.raw[t.span[m][0]:t.span[m][1]]
+		if len(tok) > len(rest) || !strings.EqualFold(tok, rest[:len(tok)]) {
+			return false
+		}
+		rest = rest[len(tok):]
+		if rest == "" {
+			return true
 		}
 	}
 	return false

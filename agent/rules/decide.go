@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -26,6 +27,22 @@ type Item struct {
 	Name      string
 	Qty       string
 	AmountFen int64
+}
+
+// scratch holds the lines and pairs of one Decide call, reused by the next:
+// a Decision holds only strings, never these slices.
+type scratch struct {
+	lines []line
+	arena []pair
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// put returns the scratch to the pool unless it grew past a usual receipt.
+func (sc *scratch) put() {
+	if cap(sc.lines) <= 256 && cap(sc.arena) <= 1024 {
+		scratchPool.Put(sc)
+	}
 }
 
 // maxItems caps Decision.Items.
@@ -54,9 +71,18 @@ func (s *Set) Decide(lines []string) Decision {
 			return d
 		}
 	}
-	a := analysis{c: c, lines: make([]line, 0, len(lines))}
+	sc := scratchPool.Get().(*scratch)
+	defer sc.put()
+	if cap(sc.lines) < len(lines) {
+		sc.lines = make([]line, 0, len(lines))
+	}
+	if cap(sc.arena) < 2*len(lines) {
+		sc.arena = make([]pair, 0, 2*len(lines))
+	}
+	a := analysis{c: c, lines: sc.lines[:0]}
 	budget := maxValues
-	arena := make([]pair, 0, 2*len(lines))
+	arena := sc.arena[:0]
+	defer func() { sc.lines, sc.arena = a.lines, arena }()
 	for _, raw := range lines {
 		t := strings.TrimSpace(normalize(raw))
 		if t == "" {

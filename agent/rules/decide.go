@@ -32,15 +32,16 @@ type Item struct {
 // scratch holds the lines and pairs of one Decide call, reused by the next:
 // a Decision holds only strings, never these slices.
 type scratch struct {
-	lines []line
-	arena []pair
+	lines   []line
+	arena   []pair
+	compact []byte
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
 
 // put returns the scratch to the pool unless it grew past a usual receipt.
 func (sc *scratch) put() {
-	if cap(sc.lines) <= 256 && cap(sc.arena) <= 1024 {
+	if cap(sc.lines) <= 256 && cap(sc.arena) <= 1024 && cap(sc.compact) <= 64<<10 {
 		scratchPool.Put(sc)
 	}
 }
@@ -82,15 +83,20 @@ func (s *Set) Decide(lines []string) Decision {
 	a := analysis{c: c, lines: sc.lines[:0]}
 	budget := maxValues
 	arena := sc.arena[:0]
+	sc.compact = sc.compact[:0]
 	defer func() { sc.lines, sc.arena = a.lines, arena }()
 	for _, raw := range lines {
 		t := strings.TrimSpace(normalize(raw))
 		if t == "" {
 			continue
 		}
-		ln, used := readLine(t, budget, &arena)
+		ln, used := readLine(t, budget, &arena, &sc.compact)
 		budget -= used
 		a.lines = append(a.lines, ln)
+	}
+	all := string(sc.compact)
+	for i := range a.lines {
+		a.lines[i].compact = all[a.lines[i].cs:a.lines[i].ce]
 	}
 	if len(a.lines) == 0 {
 		d.Reason = "no text"
@@ -1257,7 +1263,7 @@ func itemOf(ln *line) (name, qty string, fen int64, ok bool) {
 	if start < last && !(codeInName && ln.pairs[start].val.cls == clsMoney) {
 		qty = ln.pairs[start].val.raw
 	}
-	if start == 0 && name != "" {
+	if start == 0 && name != "" && qty == "" && leadingCount(name) {
 		// "2  Beef Burger 176.00": a leading count is the quantity.
 		if f := strings.Fields(name); len(f) > 1 {
 			if _, d := parseMoney(f[0]); d == 0 && qty == "" {
@@ -1302,6 +1308,17 @@ func countBefore(ln *line, k int) bool {
 	}
 	v := ln.pairs[k-1].val
 	return v.cls == clsQty || v.cls == clsInt && v.fen < 100000
+}
+
+// leadingCount: s opens with a whole number followed by a space.
+func leadingCount(s string) bool {
+	s = strings.TrimLeftFunc(s, unicode.IsSpace)
+	i := strings.IndexFunc(s, unicode.IsSpace)
+	if i <= 0 {
+		return false
+	}
+	_, d := parseMoney(s[:i])
+	return d == 0
 }
 
 // glued: a label that runs into the number after it ("R" of "R901").

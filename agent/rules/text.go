@@ -62,6 +62,7 @@ type pair struct {
 type line struct {
 	text    string // normalised text
 	compact string // lower-case letters, digits and CJK only
+	cs, ce  int    // compact's place in the receipt's compact buffer
 	pairs   []pair
 	tail    string // the text after the last value (the whole line when it has none)
 	markers []string
@@ -498,14 +499,13 @@ func blank(s string) bool {
 
 // compactText keeps lower-case letters, digits and CJK characters only.
 func compactText(s string) string {
-	c, _, _ := compactLine(s)
-	return c
+	buf, _, _ := appendCompact(make([]byte, 0, len(s)), s)
+	return string(buf)
 }
 
-// compactLine is compactText with the rune count and runeMask of the
-// result, in one pass.
-func compactLine(s string) (string, int, uint64) {
-	buf := make([]byte, 0, len(s))
+// appendCompact appends compactText(s) to buf, with the rune count and
+// runeMask of what it appended, in one pass.
+func appendCompact(buf []byte, s string) ([]byte, int, uint64) {
 	runes := 0
 	var mask uint64
 	for i := 0; i < len(s); {
@@ -541,13 +541,16 @@ func compactLine(s string) (string, int, uint64) {
 		}
 		i += n
 	}
-	return string(buf), runes, mask
+	return buf, runes, mask
 }
 
 // readLine splits a normalised line into pairs, appended to arena (one
 // allocation for the whole receipt). budget is the number of values still
 // allowed; readLine returns how many it used.
-func readLine(text string, budget int, arena *[]pair) (line, int) {
+//
+// The line's compact text is appended to cbuf; ln.compact is set by the
+// caller from ln.cs and ln.ce once every line is read (one string for all).
+func readLine(text string, budget int, arena *[]pair, cbuf *[]byte) (line, int) {
 	ln := line{text: text}
 	first := len(*arena)
 	// The label of a value is the text from the end of the previous value
@@ -715,7 +718,9 @@ func readLine(text string, budget int, arena *[]pair) (line, int) {
 			p.rate = q.val.rate
 		}
 	}
-	ln.compact, ln.runes, ln.mask = compactLine(text)
+	ln.cs = len(*cbuf)
+	*cbuf, ln.runes, ln.mask = appendCompact(*cbuf, text)
+	ln.ce = len(*cbuf)
 	ln.tk = tokenize(text)
 	return ln, used
 }

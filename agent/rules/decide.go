@@ -267,13 +267,14 @@ func (c *compiled) roleOfDepth(k string, tk *tokens, depth int) (role, int) {
 	if k == "" || depth > 3 {
 		return roleNone, 0
 	}
-	if r, ok := c.roles[k]; ok && r == roleInfo {
+	r, ok := c.roles[k]
+	if ok && r == roleInfo {
 		return roleInfo, 0
 	}
 	if t, ok := c.tiers[k]; ok {
 		return roleDue, t
 	}
-	if r, ok := c.roles[k]; ok {
+	if ok {
 		return r, 0
 	}
 	if tk == nil {
@@ -290,11 +291,11 @@ func (c *compiled) roleOfDepth(k string, tk *tokens, depth int) (role, int) {
 		}
 	}
 	// "支付宝(扫码)", "服务费(10": drop a trailing bracket group.
-	if i := strings.LastIndexAny(k, "(["); i > 0 {
+	if i := lastOpenBracket(k); i > 0 {
 		return c.roleOfDepth(strings.TrimFunc(k[:i], isDecor), nil, depth+1)
 	}
 	// "满100减20", "第2件5折": the words without their numbers.
-	if strings.IndexAny(k, "0123456789") >= 0 && !isASCII(k) {
+	if hasDigit(k) && !isASCII(k) {
 		if d := strings.Map(func(r rune) rune {
 			if r >= '0' && r <= '9' || r == '.' {
 				return -1
@@ -318,6 +319,26 @@ func (c *compiled) roleOfDepth(k string, tk *tokens, depth int) (role, int) {
 		}
 	}
 	return roleNone, 0
+}
+
+// lastOpenBracket is the index of the last '(' or '[' in k, -1 if none.
+func lastOpenBracket(k string) int {
+	for i := len(k) - 1; i >= 0; i-- {
+		if k[i] == '(' || k[i] == '[' {
+			return i
+		}
+	}
+	return -1
+}
+
+// hasDigit: s holds an ASCII digit.
+func hasDigit(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if isDigit(s[i]) {
+			return true
+		}
+	}
+	return false
 }
 
 // splitScript splits "invno单号码" into its ASCII and non-ASCII halves when
@@ -536,8 +557,9 @@ signal:
 			}
 			found := len(ln.compact) <= sg.maxExact && sg.exact[ln.compact]
 			if !found && ln.money == 0 && ln.runes <= sg.maxTitle+6 {
-				for k, t := range sg.titles {
-					if ln.runes <= sg.titleRunes[k]+6 && sg.titleMasks[k]&^ln.mask == 0 && strings.Contains(ln.compact, t) {
+				k0 := sort.SearchInts(sg.titleRunes, ln.runes-6)
+				for k := k0; k < len(sg.titles); k++ {
+					if t := sg.titles[k]; sg.titleMasks[k]&^ln.mask == 0 && strings.Contains(ln.compact, t) {
 						found = true
 						break
 					}

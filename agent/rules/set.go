@@ -549,6 +549,10 @@ func (s *Set) compile() *compiled {
 		for k := range cs.exact {
 			cs.maxExact = max(cs.maxExact, len(k))
 		}
+		// By length, so that a line skips the titles too short for it.
+		sort.SliceStable(cs.titles, func(i, j int) bool {
+			return utf8.RuneCountInString(cs.titles[i]) < utf8.RuneCountInString(cs.titles[j])
+		})
 		for _, t := range cs.titles {
 			n := utf8.RuneCountInString(t)
 			cs.titleRunes = append(cs.titleRunes, n)

@@ -611,7 +611,7 @@ func readLine(text string, budget int, arena *[]pair, cbuf *[]byte) (line, int) 
 			word = word[k:]
 			i += k
 		}
-		if strings.IndexAny(word, "0123456789") < 0 || used >= budget {
+		if !hasDigit(word) || used >= budget {
 			i = j
 			continue
 		}

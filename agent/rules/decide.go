@@ -843,8 +843,13 @@ var numberAbbrevs = []string{"no", "nr", "n", "n°", "nº", "num", "number", "#"
 func (a *analysis) japanese() bool {
 	n := 0
 	for i := range a.lines {
-		for _, r := range a.lines[i].text {
-			if r >= 0x3041 && r <= 0x30FA && r != 'の' && r != 0x30FB {
+		// Kana are led by E3, which is only ever a lead byte.
+		text := a.lines[i].text
+		for j := 0; j < len(text); j++ {
+			if text[j] != 0xE3 {
+				continue
+			}
+			if r, _ := utf8.DecodeRuneInString(text[j:]); r >= 0x3041 && r <= 0x30FA && r != 'の' && r != 0x30FB {
 				n++
 			}
 		}
@@ -891,12 +896,8 @@ func (a *analysis) traditional() bool {
 		for j := 0; j < len(text); {
 			c := text[j]
 			if c < 0xE4 || c > 0xE9 || j+2 >= len(text) {
-				// Outside U+4E00..U+9FFF (text is valid UTF-8).
-				if _, n := utf8.DecodeRuneInString(text[j:]); c >= 0x80 {
-					j += n
-				} else {
-					j++
-				}
+				// Outside U+4E00..U+9FFF: E4..E9 are only ever lead bytes.
+				j++
 				continue
 			}
 			r := rune(c&0x0F)<<12 | rune(text[j+1]&0x3F)<<6 | rune(text[j+2]&0x3F)

@@ -292,7 +292,7 @@ func (c *compiled) roleOfDepth(k string, tk *tokens, depth int) (role, int) {
 	}
 	// "支付宝(扫码)", "服务费(10": drop a trailing bracket group.
 	if i := lastOpenBracket(k); i > 0 {
-		return c.roleOfDepth(strings.TrimFunc(k[:i], isDecor), nil, depth+1)
+		return c.roleOfDepth(trimDecor(k[:i]), nil, depth+1)
 	}
 	// "满100减20", "第2件5折": the words without their numbers.
 	if hasDigit(k) && !isASCII(k) {
@@ -356,7 +356,7 @@ func splitScript(k string) (string, string, bool) {
 					return "", "", false
 				}
 			}
-			return strings.TrimFunc(k[:i], isDecor), strings.TrimFunc(rest, isDecor), true
+			return trimDecor(k[:i]), trimDecor(rest), true
 		}
 	}
 	return "", "", false
@@ -1233,7 +1233,7 @@ func hasNameRune(s string) bool {
 // lineName is the text of a line without amounts, when it can name an item
 // printed on the next line ("6901234567890 可口可乐500ml").
 func lineName(ln *line) string {
-	t := strings.TrimFunc(ln.text, isDecor)
+	t := trimDecor(ln.text)
 	if !hasNameRune(t) {
 		return ""
 	}

@@ -210,6 +210,41 @@ var markerPrefixes = []string{"MOP$", "US$", "HK$", "NT$", "RMB", "CNY", "USD", 
 // markerSuffixes are tried on values and at the start of the text after a value.
 var markerSuffixes = []string{"RMB", "CNY", "EUR", "USD", "HKD", "MOP", "元", "€", "¥", "$"}
 
+// trimDecor is strings.TrimFunc(s, isDecor), without a call per byte.
+func trimDecor(s string) string {
+	for len(s) > 0 {
+		c := s[0]
+		if c < 0x80 {
+			if !decorASCII[c] {
+				break
+			}
+			s = s[1:]
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s)
+		if !isDecor(r) {
+			break
+		}
+		s = s[n:]
+	}
+	for len(s) > 0 {
+		c := s[len(s)-1]
+		if c < 0x80 {
+			if !decorASCII[c] {
+				break
+			}
+			s = s[:len(s)-1]
+			continue
+		}
+		r, n := utf8.DecodeLastRuneInString(s)
+		if !isDecor(r) {
+			break
+		}
+		s = s[:len(s)-n]
+	}
+	return s
+}
+
 func hasPrefixFold(s, p string) bool {
 	return len(s) >= len(p) && strings.EqualFold(s[:len(p)], p)
 }
@@ -445,7 +480,7 @@ var unitWords = map[string]bool{"items": true, "item": true, "pcs": true, "pc": 
 // compactLabel turns a label as printed into its lookup key: lower-case, no
 // spaces, decoration, dot leaders or "(元)".
 func compactLabel(s string) string {
-	s = strings.TrimFunc(s, isDecor)
+	s = trimDecor(s)
 	if s == "" {
 		return ""
 	}
@@ -484,7 +519,7 @@ func compactLabel(s string) string {
 			k = strings.ReplaceAll(k, suf, "")
 		}
 	}
-	return strings.TrimFunc(k, isDecor)
+	return trimDecor(k)
 }
 
 // blank: nothing but decoration and currency symbols.

@@ -569,7 +569,7 @@ signal:
 				found = true
 			}
 			var paid *pair
-			if !found && len(sg.Labels)+len(sg.LabelSuffixes) > 0 {
+			if !found && ln.money > 0 && len(sg.Labels)+len(sg.LabelSuffixes) > 0 {
 				for k := range ln.pairs {
 					p := &ln.pairs[k]
 					if p.val.cls != clsMoney || p.val.fen == 0 {

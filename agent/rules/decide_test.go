@@ -187,6 +187,9 @@ Balance Due 68.00`, true, 6800, "3307", "Balance Due"},
 		// Signed rounding adjustments.
 		{"rounding down", "苹果 1.236kg 12.11\n香蕉 0.918kg 6.41\n小计 18.52\n四舍五入 -0.02\n应收 18.50", true, 1850, "", "应收"},
 		{"rounding up", "苹果 1.236kg 12.18\n小计 12.18\n尾数调整 +0.02\n应收 12.20", true, 1220, "", "应收"},
+		{"rate in brackets", "咖啡 1 30.00\n合计 30.00\n会员折扣(9.5折)：-1.50\n应付 28.50", true, 2850, "", "应付"},
+		{"full reduction with terms", "咖啡 2 200.00\n合计 200.00\n满减优惠 满200减30 -30.00\n应付 170.00", true, 17000, "", "应付"},
+		{"english rounding up", "Coffee 1 30.00\nSubtotal 30.00\nRounding +0.02\nTOTAL 30.02", true, 3002, "", "TOTAL"},
 		// A list price and a net price column: the discount is already in.
 		{"net price column", "大衣 1 1299.00 909.30\n开衫 1 399.00 279.30\n折扣(7折) -509.40\n应收金额 1,188.60", true, 118860, "", "应收金额"},
 		// Decisions for DESIGN §7.

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // fullWidth turns ASCII digits and punctuation into their full-width forms.
@@ -180,6 +181,44 @@ func TestTrimDecor(t *testing.T) {
 				s := a + b + c
 				if got, want := trimDecor(s), strings.TrimFunc(s, isDecor); got != want {
 					t.Errorf("trimDecor(%q) = %q, want %q", s, got, want)
+				}
+			}
+		}
+	}
+}
+
+// normalizeRef is normalize written plainly, rune by rune.
+func normalizeRef(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= 0xFF01 && r <= 0xFF5E:
+			r -= 0xFEE0
+		case r == 0x3000:
+			r = ' '
+		case r == 0xFFE5:
+			r = '¥'
+		case r == 0x2212 || r == 0xFE63 || r == 0x2013:
+			r = '-'
+		case r == '\t':
+		case r < 0x20 || r == 0x7f || r == utf8.RuneError:
+			r = ' '
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// TestNormalizeRef: the byte-level fast path of normalize agrees with the
+// plain rune-by-rune mapping, invalid UTF-8 included.
+func TestNormalizeRef(t *testing.T) {
+	parts := []string{"", "合计", "：", "６８．００", "\t", "\x01", "\x7f", "\xff", "\xe4\xb8", "\xe4\xb8\xad", "\u3000", "￥", "−", "\ufffd", "ab", "é", "\xe9\xbf\xbf"}
+	for _, a := range parts {
+		for _, b := range parts {
+			for _, c := range parts {
+				s := a + b + c
+				if got, want := normalize(s), normalizeRef(s); got != want {
+					t.Errorf("normalize(%q) = %q, want %q", s, got, want)
 				}
 			}
 		}

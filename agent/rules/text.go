@@ -90,19 +90,21 @@ func normalize(s string) string {
 		}
 		s = s[:cut]
 	}
-	clean := utf8.ValidString(s)
-	for i := 0; clean && i < len(s); i++ {
+	clean := true
+	for i := 0; clean && i < len(s); {
 		c := s[i]
-		if c < 0x20 && c != '\t' || c == 0x7f {
-			clean = false
-		}
-		// Only runes led by E2, E3 or EF are mapped.
-		if c == 0xE2 || c == 0xE3 || c == 0xEF {
-			r, _ := utf8.DecodeRuneInString(s[i:])
-			if r >= 0xFF01 && r <= 0xFF5E || r == 0x3000 || r == 0xFFE5 ||
-				r == 0x2212 || r == 0xFE63 || r == 0x2013 || r == utf8.RuneError {
-				clean = false
-			}
+		switch {
+		case c < 0x80:
+			clean = c >= 0x20 || c == '\t'
+			clean = clean && c != 0x7f
+			i++
+		case c >= 0xE4 && c <= 0xE9 && i+2 < len(s) && s[i+1]&0xC0 == 0x80 && s[i+2]&0xC0 == 0x80:
+			i += 3 // a CJK ideograph: never mapped
+		default:
+			r, n := utf8.DecodeRuneInString(s[i:])
+			clean = !(r >= 0xFF01 && r <= 0xFF5E || r == 0x3000 || r == 0xFFE5 ||
+				r == 0x2212 || r == 0xFE63 || r == 0x2013 || r == utf8.RuneError)
+			i += n
 		}
 	}
 	if clean {

@@ -86,7 +86,7 @@ func (s *Set) Decide(lines []string) Decision {
 	sc.compact = sc.compact[:0]
 	defer func() { sc.lines, sc.arena = a.lines, arena }()
 	for _, raw := range lines {
-		t := strings.TrimSpace(normalize(raw))
+		t := trimSpace(normalize(raw))
 		if t == "" {
 			continue
 		}
@@ -329,6 +329,16 @@ func lastOpenBracket(k string) int {
 		}
 	}
 	return -1
+}
+
+// allUpper: the ASCII letters w are all capitals.
+func allUpper(w string) bool {
+	for i := 0; i < len(w); i++ {
+		if w[i] >= 'a' && w[i] <= 'z' {
+			return false
+		}
+	}
+	return true
 }
 
 // hasDigit: s holds an ASCII digit.
@@ -751,7 +761,7 @@ func (a *analysis) foreignCurrencies() []string {
 				e++
 			}
 			switch w := t[k:e]; {
-			case len(w) >= 3 && len(w) <= 4 && w == strings.ToUpper(w):
+			case len(w) >= 3 && len(w) <= 4 && allUpper(w):
 				// Codes in capitals only: "EUR", not the "Rub" of a dish.
 				if code, ok := c.markers[w]; ok {
 					note(code)

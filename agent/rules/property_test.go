@@ -174,13 +174,16 @@ func TestForeignNeverPayable(t *testing.T) {
 // TestTrimDecor: trimDecor is strings.TrimFunc(s, isDecor), invalid UTF-8
 // included.
 func TestTrimDecor(t *testing.T) {
-	parts := []string{"", " ", "\t", "：", "-", "合计", "a", "【", "】", "\xff", "\xe4\xb8", "·", "\u3000", "¥", "68.00", "（元）"}
+	parts := []string{"", " ", "\t", "：", "-", "合计", "a", "【", "】", "\xff", "\xe4\xb8", "·", "\u3000", "¥", "68.00", "（元）", "\u00a0", "\u2003", "\u0085", "\xe2\x80", "\u1680", "\r\n"}
 	for _, a := range parts {
 		for _, b := range parts {
 			for _, c := range parts {
 				s := a + b + c
 				if got, want := trimDecor(s), strings.TrimFunc(s, isDecor); got != want {
 					t.Errorf("trimDecor(%q) = %q, want %q", s, got, want)
+				}
+				if got, want := trimSpace(s), strings.TrimSpace(s); got != want {
+					t.Errorf("trimSpace(%q) = %q, want %q", s, got, want)
 				}
 			}
 		}

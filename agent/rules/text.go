@@ -212,6 +212,47 @@ var markerPrefixes = []string{"MOP$", "US$", "HK$", "NT$", "RMB", "CNY", "USD", 
 // markerSuffixes are tried on values and at the start of the text after a value.
 var markerSuffixes = []string{"RMB", "CNY", "EUR", "USD", "HKD", "MOP", "元", "€", "¥", "$"}
 
+// trimSpace is strings.TrimSpace, decoding only runes that may be spaces
+// (led by C2, E1, E2 or E3).
+func trimSpace(s string) string {
+	for len(s) > 0 {
+		c := s[0]
+		if c < 0x80 {
+			if !asciiSpace[c] {
+				break
+			}
+			s = s[1:]
+			continue
+		}
+		if c != 0xC2 && c != 0xE1 && c != 0xE2 && c != 0xE3 {
+			break
+		}
+		r, n := utf8.DecodeRuneInString(s)
+		if !unicode.IsSpace(r) {
+			break
+		}
+		s = s[n:]
+	}
+	for len(s) > 0 {
+		c := s[len(s)-1]
+		if c < 0x80 {
+			if !asciiSpace[c] {
+				break
+			}
+			s = s[:len(s)-1]
+			continue
+		}
+		r, n := utf8.DecodeLastRuneInString(s)
+		if !unicode.IsSpace(r) {
+			break
+		}
+		s = s[:len(s)-n]
+	}
+	return s
+}
+
+var asciiSpace = [128]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
+
 // trimDecor is strings.TrimFunc(s, isDecor), without a call per byte.
 func trimDecor(s string) string {
 	for len(s) > 0 {
@@ -597,7 +638,7 @@ func readLine(text string, budget int, arena *[]pair, cbuf *[]byte) (line, int) 
 	i := 0
 	flush := func(v value, wordStart int) {
 		gap := text[labelStart:wordStart]
-		raw := strings.TrimSpace(gap)
+		raw := trimSpace(gap)
 		// A marker at the end of the label belongs to the value: "TOTAL EUR 8.20", "¥ 68.00".
 		if v.marker == "" && endsLikeMarker(raw) {
 			for _, m := range markerPrefixes {
@@ -607,7 +648,7 @@ func readLine(text string, budget int, arena *[]pair, cbuf *[]byte) (line, int) 
 						continue // a code glued to a word ("AMATEUR") is no marker
 					}
 					v.marker = strings.ToUpper(m)
-					raw = strings.TrimSpace(before)
+					raw = trimSpace(before)
 					break
 				}
 			}

@@ -331,6 +331,22 @@ func lastOpenBracket(k string) int {
 	return -1
 }
 
+// amountEndsLine: pair k is the line's last value, and at most a
+// bracketed note follows it ("-50.00 (1张)").
+func amountEndsLine(ln *line, k int) bool {
+	t := ln.tail
+	if k < len(ln.pairs)-1 {
+		for _, q := range ln.pairs[k+1:] {
+			if q.val.cls == clsMoney {
+				return false
+			}
+		}
+		t = ln.pairs[k+1].gap
+	}
+	t = trimSpace(t)
+	return blank(t) || t[0] == '(' || t[0] == '['
+}
+
 // allUpper: the ASCII letters w are all capitals.
 func allUpper(w string) bool {
 	for i := 0; i < len(w); i++ {
@@ -583,6 +599,9 @@ signal:
 				for k := range ln.pairs {
 					p := &ln.pairs[k]
 					if p.val.cls != clsMoney || p.val.fen == 0 {
+						continue
+					}
+					if sg.AmountLast && !amountEndsLine(ln, k) {
 						continue
 					}
 					q := p

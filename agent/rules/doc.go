@@ -159,7 +159,9 @@
 //     signal), "keep_cancels" (a keep-payable word on the signal's line or
 //     the next line cancels it: "支付方式: 微信支付" then "支付状态: 待支付"),
 //     "cancelled_by" (one of these anywhere on the receipt turns the signal
-//     off; none built in), "payment" (its labels are payment
+//     off; none built in), "amount_last" (the labels count only when
+//     their amount ends the line, but for a bracketed note: a platform
+//     voucher "美团团购券抵扣 -128.00", not the promotion "抖音团购 99元双人餐"), "payment" (its labels are payment
 //     lines: never items, and a remaining balance may follow them).
 //   - keep_payable: words that keep a receipt payable despite paid-by lines.
 //

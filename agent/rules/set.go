@@ -127,8 +127,11 @@ type Signal struct {
 	// 现金): never items, and a remaining balance may follow them.
 	Payment bool `json:"payment,omitempty"`
 	// CancelledBy: one of these anywhere on the receipt turns this signal
-	// off (货到付款: a delivery slip still to be paid).
+	// off (none built in; a merchant may add one).
 	CancelledBy []string `json:"cancelled_by,omitempty"`
+	// AmountLast: the labels count only when their amount ends the line
+	// ("美团团购券抵扣: -128.00", not the promotion "抖音团购 99元双人餐").
+	AmountLast bool `json:"amount_last,omitempty"`
 }
 
 var (
@@ -256,6 +259,7 @@ func (s *Set) Merge(over *Set) *Set {
 				t.CancelledBy = union(t.CancelledBy, sg.CancelledBy)
 				t.Payment = t.Payment || sg.Payment
 				t.KeepCancels = t.KeepCancels || sg.KeepCancels
+				t.AmountLast = t.AmountLast || sg.AmountLast
 				found = true
 				break
 			}
@@ -326,6 +330,7 @@ func cloneSignal(sg Signal) Signal {
 		CancelledBy:   union(nil, sg.CancelledBy),
 		Payment:       sg.Payment,
 		KeepCancels:   sg.KeepCancels,
+		AmountLast:    sg.AmountLast,
 	}
 }
 

@@ -96,7 +96,7 @@ func TestMerge(t *testing.T) {
   "currency": {"markers": {"$": "CNY"}},
   "amount_due": [{"labels": ["请付"]}],
   "fee": ["开瓶费"],
-  "not_payable": [{"reason": "already paid", "labels": ["抖音券核销"]}, {"reason": "staff meal", "titles": ["员工餐"]}],
+  "not_payable": [{"reason": "already paid", "labels": ["企业卡扣款"]}, {"reason": "staff meal", "titles": ["员工餐"]}],
   "remove": ["应收"]
 }`))
 	if err != nil {
@@ -118,7 +118,7 @@ func TestMerge(t *testing.T) {
 		{"new amount label", m, "请付 30.00", true, "请付"},
 		{"new amount label unknown to defaults", Default(), "请付 30.00", false, "no amount"},
 		{"new fee in the cross-check", m, "烤鸭 100.00\n开瓶费 20.00\n合计 120.00", true, "合计"},
-		{"signal joins its reason", m, "合计 50.00\n抖音券核销 50.00", false, "already paid"},
+		{"signal joins its reason", m, "合计 50.00\n企业卡扣款 50.00", false, "already paid"},
 		{"new signal", m, "员工餐\n合计 20.00", false, "staff meal"},
 		{"built-in signals stay", m, "退款单\n退款金额 5.00", false, "refund"},
 		{"removed label", m, "应收 30.00", false, "no amount"},

@@ -757,16 +757,33 @@ func (a *analysis) foreignCurrencies() []string {
 				note(code)
 			}
 		}
-		if w := c.foreignSymbols; len(w.words) > 0 {
-			// The compact text drops $, € and ¥ and folds ASCII case;
-			// foreign symbols hold no capitals, so its mask with those
-			// three added covers the line.
-			tm := ln.mask | keptOutMask
-			for k, m := range w.words {
-				if w.masks[k]&^tm == 0 && strings.Contains(ln.text, m) {
+		// Foreign symbols: each place where one may start.
+		for t, j := ln.text, 0; j < len(t); {
+			ch := t[j]
+			var r rune
+			n := 1
+			switch {
+			case ch < 0x80:
+				if !c.foreignASCII[ch] {
+					j++
+					continue
+				}
+				r = rune(ch)
+			case ch >= 0xE4 && ch <= 0xE9 && j+2 < len(t):
+				r, n = rune(ch&0x0F)<<12|rune(t[j+1]&0x3F)<<6|rune(t[j+2]&0x3F), 3
+				if !c.foreignCJK.has(r) {
+					j += 3
+					continue
+				}
+			default:
+				r, n = utf8.DecodeRuneInString(t[j:])
+			}
+			for _, m := range c.foreignByRune[r] {
+				if strings.HasPrefix(t[j:], m) {
 					note(c.markers[m])
 				}
 			}
+			j += n
 		}
 		// Currency codes standing alone: "TOTAL EUR 8.20".
 		t := ln.text
@@ -892,10 +909,6 @@ const (
 	tradOnly = "總計額號單務費應實數點價錢雞魚飯湯廳館們時間對發統業聯證這個為與會樂電話雜貨燒鍋蝦餅蔥醬腸鹹熱凍謝臨顧樓區門馬車東華風"
 	simpOnly = "总计额号单务费应实数点价钱鸡鱼饭汤厅馆们时间对发统业联证这个为与会乐电话杂货烧锅虾饼葱酱肠咸热冻谢临顾楼区门马车东华风"
 )
-
-// keptOutMask: the bytes of what compact text leaves out that foreign
-// symbols may hold.
-var keptOutMask = runeMask("$€¥")
 
 // cjkBits is a set of CJK unified ideographs (U+4E00..U+9FFF).
 type cjkBits [(0x9FFF - 0x4E00 + 64) / 64]uint64

@@ -227,3 +227,18 @@ func TestNormalizeRef(t *testing.T) {
 		}
 	}
 }
+
+// TestForeignSymbols: every symbol marker of another currency, anywhere on
+// a line, makes the receipt foreign.
+func TestForeignSymbols(t *testing.T) {
+	set := Default()
+	c := set.compiled()
+	for _, m := range c.foreignSymbols.words {
+		for _, line := range []string{"合计 " + m + "68.00", "Total 68.00" + m, "价格(" + m + ") 牛肉面 68.00", m} {
+			d := set.Decide([]string{line, "应付 68.00"})
+			if d.Payable || !strings.Contains(d.Reason, c.markers[m]) {
+				t.Errorf("%q: payable %v (%s), want refused for %s", line, d.Payable, d.Reason, c.markers[m])
+			}
+		}
+	}
+}

@@ -434,6 +434,11 @@ type compiled struct {
 	signals   []compiledSignal
 	// foreignSymbols are the non-letter markers of other currencies ($, HK$, €).
 	foreignSymbols wordList
+	// The same by their first rune, with cheap filters for ASCII and CJK
+	// first runes.
+	foreignByRune map[rune][]string
+	foreignASCII  [128]bool
+	foreignCJK    *cjkBits
 }
 
 type compiledSignal struct {
@@ -519,6 +524,18 @@ func (s *Set) compile() *compiled {
 	}
 	sort.Strings(symbols)
 	c.foreignSymbols = newWordList(symbols)
+	c.foreignByRune = make(map[rune][]string)
+	var cjkFirst strings.Builder
+	for _, m := range symbols {
+		r, _ := utf8.DecodeRuneInString(m)
+		c.foreignByRune[r] = append(c.foreignByRune[r], m)
+		if r < 0x80 {
+			c.foreignASCII[r] = true
+		} else {
+			cjkFirst.WriteRune(r)
+		}
+	}
+	c.foreignCJK = newCJKBits(cjkFirst.String())
 	add := func(list []string, r role) {
 		for _, k := range keys(list) {
 			if _, dup := c.roles[k]; !dup {

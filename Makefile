@@ -54,7 +54,7 @@ FUZZ_TARGETS = $(shell grep -rlE '^func Fuzz' --include='*_test.go' . | xargs -r
 fuzz:
 	@for t in $(FUZZ_TARGETS); do d=$${t%%:*}; f=$${t##*:}; \
 	  echo "fuzz: $$d $$f ($(FUZZTIME))"; \
-	  $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./$$d || exit 1; done
+	  bash .ci/fuzz $$d $$f $(FUZZTIME) || exit 1; done
 
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=10s

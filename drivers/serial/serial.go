@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
 	"go.bug.st/serial"
 
@@ -30,7 +29,10 @@ func Open(cfg drivers.Config) (drivers.Printer, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &printer{cfg: cfg, mode: mode, cache: cfg.Cache, ctx: ctx, cancel: cancel}
-	p.w = &link.Writer{
+	p.IsOpen = func() bool { return p.current() != nil }
+	p.Connect = p.connect
+	p.PollInterval = cfg.PollInterval
+	p.W = &link.Writer{
 		W:         portWriter{p},
 		ChunkSize: cfg.ChunkSize,
 		Delay:     cfg.ChunkDelay,
@@ -47,7 +49,7 @@ func Open(cfg drivers.Config) (drivers.Printer, error) {
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
-			link.Poll(ctx, cfg.PollInterval, p.idle, p.poll, p.cache)
+			link.Poll(ctx, cfg.PollInterval, p.Idle, p.Poll, p.cache)
 		}()
 	}
 	return p, nil
@@ -89,14 +91,13 @@ func modeOf(cfg drivers.Config) (*serial.Mode, error) {
 }
 
 type printer struct {
-	cfg    drivers.Config
-	mode   *serial.Mode
-	cache  *drivers.StatusCache
-	w      *link.Writer
-	jobs   link.JobState
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	cfg          drivers.Config
+	mode         *serial.Mode
+	cache        *drivers.StatusCache
+	link.Session // the bounded writer, job boundaries and poll timing
+	ctx          context.Context
+	cancel       context.CancelFunc
+	wg           sync.WaitGroup
 
 	mu     sync.Mutex
 	port   serial.Port // nil while disconnected
@@ -179,33 +180,6 @@ func (w portWriter) Write(b []byte) (int, error) {
 	}
 	return n, err
 }
-
-func (p *printer) Write(b []byte) (int, error) {
-	if p.current() == nil {
-		if err := p.connect(); err != nil {
-			return 0, err
-		}
-	}
-	return p.w.Write(b)
-}
-
-func (p *printer) poll(b []byte) error {
-	if p.current() == nil {
-		return drivers.ErrOffline
-	}
-	_, err := p.w.Write(b)
-	return err
-}
-
-func (p *printer) idle() bool {
-	if _, in := p.jobs.InJob(); in || p.w.Stuck() {
-		return false
-	}
-	return time.Since(p.w.IdleSince()) >= p.cfg.PollInterval/2
-}
-
-func (p *printer) BeginJob(id string) error { p.jobs.Begin(id); return nil }
-func (p *printer) EndJob() error            { p.jobs.End(); return nil }
 
 // Status reports the cache, refined by the modem lines where the port has
 // them: with RTS/CTS flow control, CTS low means the printer is off or

@@ -32,16 +32,15 @@ var errNoIn = errors.New("usb: interface has no bulk IN endpoint")
 type opener func() (device, error)
 
 type printer struct {
-	cfg    drivers.Config
-	name   string
-	open   opener
-	mapErr func(what string, err error) error
-	cache  *drivers.StatusCache
-	w      *link.Writer
-	jobs   link.JobState
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	cfg          drivers.Config
+	name         string
+	open         opener
+	mapErr       func(what string, err error) error
+	cache        *drivers.StatusCache
+	link.Session // the bounded writer, job boundaries and poll timing
+	ctx          context.Context
+	cancel       context.CancelFunc
+	wg           sync.WaitGroup
 
 	mu     sync.Mutex
 	dev    device
@@ -57,7 +56,10 @@ func newPrinter(cfg drivers.Config, name string, open opener, mapErr func(string
 	cfg = cfg.WithDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &printer{cfg: cfg, name: name, open: open, mapErr: mapErr, cache: cfg.Cache, ctx: ctx, cancel: cancel}
-	p.w = &link.Writer{
+	p.IsOpen = func() bool { return p.current() != nil }
+	p.Connect = p.connect
+	p.PollInterval = cfg.PollInterval
+	p.W = &link.Writer{
 		W:         bulkWriter{p},
 		ChunkSize: cfg.ChunkSize,
 		Delay:     cfg.ChunkDelay,
@@ -74,7 +76,7 @@ func newPrinter(cfg drivers.Config, name string, open opener, mapErr func(string
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
-			link.Poll(ctx, cfg.PollInterval, p.idle, p.poll, p.cache)
+			link.Poll(ctx, cfg.PollInterval, p.Idle, p.Poll, p.cache)
 		}()
 	}
 	return p, nil
@@ -166,33 +168,6 @@ func (w bulkWriter) Write(b []byte) (int, error) {
 	w.p.drop(dev, err)
 	return n, err
 }
-
-func (p *printer) Write(b []byte) (int, error) {
-	if p.current() == nil {
-		if err := p.connect(); err != nil {
-			return 0, err
-		}
-	}
-	return p.w.Write(b)
-}
-
-func (p *printer) poll(b []byte) error {
-	if p.current() == nil {
-		return drivers.ErrOffline
-	}
-	_, err := p.w.Write(b)
-	return err
-}
-
-func (p *printer) idle() bool {
-	if _, in := p.jobs.InJob(); in || p.w.Stuck() {
-		return false
-	}
-	return time.Since(p.w.IdleSince()) >= p.cfg.PollInterval/2
-}
-
-func (p *printer) BeginJob(id string) error { p.jobs.Begin(id); return nil }
-func (p *printer) EndJob() error            { p.jobs.End(); return nil }
 
 // DeviceID reads the IEEE 1284 device ID (GET_DEVICE_ID).
 func (p *printer) DeviceID(ctx context.Context) (string, error) {

@@ -26,7 +26,10 @@ func Open(cfg drivers.Config) (drivers.Printer, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &printer{cfg: cfg, cache: cfg.Cache, ctx: ctx, cancel: cancel}
-	p.w = &link.Writer{
+	p.IsOpen = func() bool { return p.current() != nil }
+	p.Connect = p.connect
+	p.PollInterval = cfg.PollInterval
+	p.W = &link.Writer{
 		W:         fileWriter{p},
 		ChunkSize: cfg.ChunkSize,
 		Delay:     cfg.ChunkDelay,
@@ -41,20 +44,19 @@ func Open(cfg drivers.Config) (drivers.Printer, error) {
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
-			link.Poll(ctx, cfg.PollInterval, p.idle, p.poll, p.cache)
+			link.Poll(ctx, cfg.PollInterval, p.Idle, p.Poll, p.cache)
 		}()
 	}
 	return p, nil
 }
 
 type printer struct {
-	cfg    drivers.Config
-	cache  *drivers.StatusCache
-	w      *link.Writer
-	jobs   link.JobState
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	cfg          drivers.Config
+	cache        *drivers.StatusCache
+	link.Session // the bounded writer, job boundaries and poll timing
+	ctx          context.Context
+	cancel       context.CancelFunc
+	wg           sync.WaitGroup
 
 	mu     sync.Mutex
 	f      *os.File
@@ -143,33 +145,6 @@ func (w fileWriter) Write(b []byte) (int, error) {
 	w.p.drop(f, err)
 	return n, err
 }
-
-func (p *printer) Write(b []byte) (int, error) {
-	if p.current() == nil {
-		if err := p.connect(); err != nil {
-			return 0, err
-		}
-	}
-	return p.w.Write(b)
-}
-
-func (p *printer) poll(b []byte) error {
-	if p.current() == nil {
-		return drivers.ErrOffline
-	}
-	_, err := p.w.Write(b)
-	return err
-}
-
-func (p *printer) idle() bool {
-	if _, in := p.jobs.InJob(); in || p.w.Stuck() {
-		return false
-	}
-	return time.Since(p.w.IdleSince()) >= p.cfg.PollInterval/2
-}
-
-func (p *printer) BeginJob(id string) error { p.jobs.Begin(id); return nil }
-func (p *printer) EndJob() error            { p.jobs.End(); return nil }
 
 // DeviceID reads the 1284 device ID with LPIOC_GET_DEVICE_ID.
 func (p *printer) DeviceID(ctx context.Context) (string, error) {

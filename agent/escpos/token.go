@@ -455,20 +455,7 @@ func gsCommand(b []byte) (int, Op, cmdStatus) {
 			return 0, op, cmdNeedMore // the function byte decides the op
 		}
 		return sized(b, 7, int(p), op)
-	case 0x76: // GS v 0 m xL xH yL yH d…
-		if len(b) < 3 {
-			return 0, OpRaster, cmdNeedMore
-		}
-		if b[2] != 0x30 {
-			return fixed(2, OpUnknown)
-		}
-		if len(b) < 8 {
-			return 0, OpRaster, cmdNeedMore
-		}
-		x := int(b[4]) | int(b[5])<<8
-		y := int(b[6]) | int(b[7])<<8
-		return sized(b, 8, x*y, OpRaster)
-	case 0x51: // GS Q 0 m xL xH yL yH d…
+	case 0x76, 0x51: // GS v 0 / GS Q 0: m xL xH yL yH d…, x·y data bytes
 		if len(b) < 3 {
 			return 0, OpRaster, cmdNeedMore
 		}

@@ -45,13 +45,7 @@ func Open(cfg drivers.Config) (drivers.Printer, error) {
 		cancel()
 		return nil, err
 	}
-	if cfg.StatusPoll {
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			link.Poll(ctx, cfg.PollInterval, p.Idle, p.Poll, p.cache)
-		}()
-	}
+	p.StartPolls(ctx, cfg.StatusPoll, &p.wg, p.cache)
 	return p, nil
 }
 

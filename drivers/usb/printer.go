@@ -72,13 +72,7 @@ func newPrinter(cfg drivers.Config, name string, open opener, mapErr func(string
 		cancel()
 		return nil, err
 	}
-	if cfg.StatusPoll {
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
-			link.Poll(ctx, cfg.PollInterval, p.Idle, p.Poll, p.cache)
-		}()
-	}
+	p.StartPolls(ctx, cfg.StatusPoll, &p.wg, p.cache)
 	return p, nil
 }
 

@@ -1,6 +1,8 @@
 package link
 
 import (
+	"context"
+	"sync"
 	"time"
 
 	"printpay.dev/printpay/drivers"
@@ -53,3 +55,16 @@ func (s *Session) BeginJob(id string) error { s.Jobs.Begin(id); return nil }
 
 // EndJob marks its end.
 func (s *Session) EndJob() error { s.Jobs.End(); return nil }
+
+// StartPolls runs the status poller (Poll) in a goroutine counted in wg,
+// until ctx is done, when on is set (the profile's status_poll).
+func (s *Session) StartPolls(ctx context.Context, on bool, wg *sync.WaitGroup, cache *drivers.StatusCache) {
+	if !on {
+		return
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		Poll(ctx, s.PollInterval, s.Idle, s.Poll, cache)
+	}()
+}
